@@ -1,0 +1,44 @@
+# Two commands do everything: `make lab` (learn) and `make test` (check).
+# Both create the local environment in .venv on first use; only Python 3.11+ and make are needed.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+
+.PHONY: lab test lint release bench clean
+
+$(VENV)/.runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.runtime
+	$(PIP) install --quiet -e '.[test,bench,torch]'
+	touch $@
+
+## make lab: start JupyterLab on your own copy of the course (workspace/, never overwritten)
+lab: $(VENV)/.runtime
+	$(PY) -m grader workspace --dest workspace
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=workspace
+
+## make test: lint, then the whole test suite
+test: $(VENV)/.test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
+
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## make release: regenerate course/ (student versions) and build/solutions/ (executed masters)
+release: $(VENV)/.runtime
+	$(PY) -m grader release
+
+bench: $(VENV)/.test
+	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis

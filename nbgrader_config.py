@@ -1,0 +1,11 @@
+"""nbgrader configuration of the course: the repository root is the course directory.
+
+Masters (solutions and hidden tests) live in ``solutions/<id>/<id>.ipynb``; the generated
+student release goes to ``course/<id>/``. Grading state (``submitted/``, ``autograded/``,
+``feedback/``, ``gradebook.db``) is created here on the instructor's machine and never committed.
+"""
+
+from grader.nbgrader_setup import configure
+
+c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
+configure(c)
