@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
+WORKSPACE ?= workspace
+LAB_ARGS  ?=
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+AS_ROOT   := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test lint release bench clean
 
@@ -20,8 +24,8 @@ $(VENV)/.test: $(VENV)/.runtime
 
 ## make lab: start JupyterLab on your own copy of the course (workspace/, never overwritten)
 lab: $(VENV)/.runtime
-	$(PY) -m grader workspace --dest workspace
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=workspace
+	$(PY) -m grader workspace --dest $(WORKSPACE)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(WORKSPACE) $(AS_ROOT) $(LAB_ARGS)
 
 ## make test: lint, then the whole test suite
 test: $(VENV)/.test
