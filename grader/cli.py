@@ -1,11 +1,19 @@
-"""Command line of the grader: ``python -m grader <command>``."""
+"""Command line of the grader: ``python -m grader <command>`` (or ``autodiff-grader``).
+
+Instructors: ``release``, ``autograde``, ``feedback``, ``export``, ``grade``.
+Students: ``validate`` (before submitting) and ``workspace`` (their own copy of the course).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
 
 from grader.workspace import sync_workspace
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _workspace(args: argparse.Namespace) -> int:
@@ -14,8 +22,95 @@ def _workspace(args: argparse.Namespace) -> int:
     return 0
 
 
+def _release(args: argparse.Namespace) -> int:
+    from grader.release import master_ids, release, stale
+
+    ids = args.ids or master_ids(args.course_dir)
+    if args.check:
+        problems = stale(args.course_dir, ids)
+        for problem in problems:
+            print(f"stale: {problem}")
+        print("course/ is up to date." if not problems else "Run `python -m grader release`.")
+        return 1 if problems else 0
+    for path in release(args.course_dir, ids, execute=not args.no_execute):
+        print(f"wrote {path.relative_to(args.course_dir)}")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from grader.batch import grade_one
+
+    report = grade_one(args.course_dir, args.assignment, Path(args.notebook), args.student)
+    result = {
+        "assignment": report["assignment"],
+        "score": report["score"],
+        "max_score": report["max_score"],
+        "manual_pending": report["manual_pending"],
+        "flagged": report["flagged"],
+        "reason": report["reason"],
+        "tests": report["tests"],
+    }
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{result['assignment']}: {result['score']:g} / {result['max_score']:g}")
+    for test in result["tests"]:
+        print(f"  {test['id']}: {test['score']:g}/{test['max_score']:g}  {test['message']}")
+    if result["manual_pending"]:
+        print(f"  written answers awaiting a grader: {result['manual_pending']:g} point(s)")
+    if result["flagged"]:
+        print(f"  FLAGGED: {result['reason']}")
+    return 0
+
+
+def _autograde(args: argparse.Namespace) -> int:
+    from grader.batch import autograde
+
+    submissions = Path(args.submissions) if args.submissions else None
+    reports = autograde(args.course_dir, args.assignment, submissions, args.workers)
+    flagged = [r for r in reports if r["flagged"]]
+    for report in flagged:
+        print(f"flagged {report['student']}: {report['reason']}")
+    print(f"graded {len(reports)} submission(s) of {args.assignment}; {len(flagged)} flagged")
+    return 0
+
+
+def _feedback(args: argparse.Namespace) -> int:
+    from grader.course import generate_feedback
+
+    generate_feedback(args.course_dir, args.assignment)
+    print(f"feedback written to {args.course_dir / 'feedback'}/<student>/{args.assignment}/")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from grader.export import export_rows, to_csv
+
+    text = to_csv(export_rows(args.course_dir))
+    if args.csv:
+        Path(args.csv).write_text(text, encoding="utf-8")
+        print(f"wrote {args.csv}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from grader.validate import validate_path
+
+    result = validate_path(Path(args.notebook), args.course_dir, args.assignment)
+    print(result.text())
+    return 0 if result.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
+    parser.add_argument(
+        "--course-dir",
+        type=lambda p: Path(p).resolve(),
+        default=REPO_ROOT,
+        help="the course directory (masters in solutions/, release in course/); default: the repo",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     workspace = commands.add_parser(
@@ -23,9 +118,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     workspace.add_argument("--dest", default="workspace")
     workspace.set_defaults(run=_workspace)
+
+    release = commands.add_parser("release", help="generate course/ and build/solutions/")
+    release.add_argument("ids", nargs="*", metavar="ID", help="assignments (default: all)")
+    release.add_argument("--check", action="store_true", help="exit 1 if course/ is stale")
+    release.add_argument(
+        "--no-execute", action="store_true", help="skip executing masters into build/solutions/"
+    )
+    release.set_defaults(run=_release)
+
+    grade = commands.add_parser("grade", help="grade one notebook in a throwaway course")
+    grade.add_argument("assignment", metavar="ID")
+    grade.add_argument("notebook", metavar="NOTEBOOK")
+    grade.add_argument("--student", default="student", help="student id (decides the seeds)")
+    grade.add_argument("--json", action="store_true", help="print one JSON object")
+    grade.set_defaults(run=_grade)
+
+    batch = commands.add_parser("autograde", help="grade a batch of submissions")
+    batch.add_argument("assignment", metavar="ID")
+    batch.add_argument(
+        "--submissions",
+        metavar="DIR",
+        help="folder or zip of <student>/ folders (default: submitted/)",
+    )
+    batch.add_argument("--workers", type=int, default=2, help="submissions graded at once")
+    batch.set_defaults(run=_autograde)
+
+    feedback = commands.add_parser("feedback", help="HTML feedback for autograded submissions")
+    feedback.add_argument("assignment", metavar="ID")
+    feedback.set_defaults(run=_feedback)
+
+    export = commands.add_parser("export", help="scores with flags as CSV")
+    export.add_argument("--csv", metavar="FILE", help="write to FILE (default: standard output)")
+    export.set_defaults(run=_export)
+
+    validate = commands.add_parser("validate", help="check your notebook before submitting")
+    validate.add_argument("notebook", metavar="NOTEBOOK")
+    validate.add_argument("--assignment", metavar="ID", help="default: the notebook's name")
+    validate.set_defaults(run=_validate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

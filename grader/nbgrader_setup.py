@@ -1,7 +1,13 @@
-"""The nbgrader configuration shared by ``nbgrader_config.py`` and the grader's own runs."""
+"""The nbgrader configuration shared by ``nbgrader_config.py`` and the grader's own runs.
+
+Besides naming the course folders, it swaps nbgrader's ``Execute`` (which runs the notebook,
+hidden tests included, in the student's kernel) for the grader's sandboxed hidden tests, so
+``nbgrader autograde`` and the formgrader grade the same way as ``python -m grader autograde``.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 SOURCE_DIRECTORY = "solutions"
@@ -10,6 +16,40 @@ RELEASE_DIRECTORY = "course"
 
 def configure(c: Any) -> None:
     """Fill an nbgrader/traitlets config object with the course's settings."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+
+    from grader.preprocessors import HiddenTestGrader, RecordGraderReport
+
     c.CourseDirectory.course_id = "autodiff-course"
     c.CourseDirectory.source_directory = SOURCE_DIRECTORY
     c.CourseDirectory.release_directory = RELEASE_DIRECTORY
+    c.OverwriteCells.add_missing_cells = True
+    c.Autograde.autograde_preprocessors = [
+        HiddenTestGrader,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        RecordGraderReport,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+
+
+def course_config(course_root: Path, secret_root: Path | None = None) -> Any:
+    """A complete config for running nbgrader's converters in this process on ``course_root``."""
+    from traitlets.config import Config
+
+    c = Config()
+    configure(c)
+    c.CourseDirectory.root = str(course_root)
+    c.HiddenTestGrader.course_root = str(course_root)
+    c.HiddenTestGrader.secret_root = str(secret_root or course_root)
+    return c

@@ -15,7 +15,9 @@ def sync_workspace(dest: Path, course_dir: Path = COURSE_DIR) -> list[Path]:
     Returns the files copied.
     """
     if not course_dir.is_dir():
-        raise FileNotFoundError(f"no course release at {course_dir}: run `python -m grader release`")
+        raise FileNotFoundError(
+            f"no course release at {course_dir}: run `python -m grader release`"
+        )
     copied = []
     for source in sorted(course_dir.rglob("*")):
         if not source.is_file() or ".ipynb_checkpoints" in source.parts:

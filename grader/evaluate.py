@@ -1,0 +1,240 @@
+"""Grade one submitted notebook against its master: the heart of the grader.
+
+1. Structural checks and a static check of the imports (``grader.checks``).
+2. A job: the master's setup cells, the student's exercise cells (in the master's order, by
+   ``grade_id``) and the master's hidden tests, seeded per student.
+3. The student run and the reference run (the master's exercise cells), each in its own
+   sandbox, side by side.
+4. Verdicts decided here (``grader.verdict``), and the outputs nbgrader records.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import nbformat
+from nbformat.v4 import new_output
+
+from grader.checks import forbidden_imports, structure_problems
+from grader.master import Master, strip_hidden
+from grader.sandbox import Limits, RunRecord, bubblewrap_available, run_in_sandbox
+from grader.secret import hidden_test_seed
+from grader.verdict import ReferenceFailure, Verdict, decide
+
+_ISOLATION: list[str] = []
+
+
+def default_isolation() -> str:
+    """``bubblewrap`` when it works on this machine, else ``subprocess`` (probed once)."""
+    if not _ISOLATION:
+        _ISOLATION.append("bubblewrap" if bubblewrap_available() else "subprocess")
+    return _ISOLATION[0]
+
+
+@dataclass
+class TestResult:
+    """One graded cell's result, as reported to instructors and in ``grade --json``."""
+
+    id: str
+    score: float
+    max_score: float
+    passed: bool
+    message: str
+
+
+@dataclass
+class Evaluation:
+    """Everything the grader decided about one submission."""
+
+    assignment: str
+    student: str
+    flagged: bool = False
+    reasons: list[str] = field(default_factory=list)
+    isolation: str = ""
+    graded: bool = True
+    tests: list[TestResult] = field(default_factory=list)
+    cell_outputs: dict[str, list[Any]] = field(default_factory=dict)
+    test_outputs: dict[str, list[Any]] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+    @property
+    def score(self) -> float:
+        return sum(test.score for test in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(test.max_score for test in self.tests)
+
+    def flag(self, reason: str) -> None:
+        self.flagged = True
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-able report (no outputs)."""
+        return {
+            "assignment": self.assignment,
+            "student": self.student,
+            "score": self.score,
+            "max_score": self.max_score,
+            "flagged": self.flagged,
+            "reason": self.reason,
+            "isolation": self.isolation,
+            "tests": [asdict(test) for test in self.tests],
+        }
+
+
+def limits_for(master: Master) -> Limits:
+    """The master's timeouts with the default memory and output limits."""
+    return Limits(cell_timeout=master.cell_timeout, notebook_timeout=master.notebook_timeout)
+
+
+def student_cells(master: Master, notebook: nbformat.NotebookNode) -> dict[str, str]:
+    """The source of each exercise cell in the submission, by ``grade_id`` (first copy wins)."""
+    exercise_ids = {cell.grade_id for cell in master.exercises}
+    sources: dict[str, str] = {}
+    for cell in notebook.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in exercise_ids and grade_id not in sources and cell.cell_type == "code":
+            sources[grade_id] = transform_magics(cell.source)
+    return sources
+
+
+def transform_magics(source: str) -> str:
+    """Turn IPython syntax (``%magic``, ``!cmd``) into plain Python, as Jupyter would."""
+    if not any(line.lstrip().startswith(("%", "!")) for line in source.splitlines()):
+        return source
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
+
+
+def build_cells(
+    master: Master, exercises: dict[str, str], selfchecks: bool = False
+) -> list[dict[str, str]]:
+    """Setup cells and exercise cells (and the visible self-checks) in the master's order."""
+    cells = []
+    for cell in master.cells:
+        if cell.is_setup:
+            cells.append({"id": cell.grade_id, "kind": "setup", "source": cell.source})
+        elif cell.is_exercise:
+            source = exercises.get(cell.grade_id, "")
+            cells.append({"id": cell.grade_id, "kind": "solution", "source": source})
+        elif cell.is_graded_test and selfchecks:
+            visible = strip_hidden(cell.source)
+            cells.append({"id": cell.grade_id, "kind": "selfcheck", "source": visible})
+    return cells
+
+
+def build_tests(master: Master, secret: bytes, student: str) -> list[dict[str, Any]]:
+    """Each graded cell's hidden test with its seed for this student."""
+    return [
+        {
+            "id": grade_id,
+            "source": source,
+            "seed": hidden_test_seed(secret, master.assignment, student, grade_id),
+        }
+        for grade_id, source in master.hidden_tests.items()
+    ]
+
+
+def evaluate_submission(
+    master: Master,
+    notebook: nbformat.NotebookNode,
+    student: str,
+    secret: bytes,
+    isolation: str | None = None,
+) -> Evaluation:
+    """Grade ``notebook`` (already read and checked as a file) for ``student``."""
+    isolation = isolation or default_isolation()
+    evaluation = Evaluation(master.assignment, student, isolation=isolation)
+    for problem in structure_problems(master, notebook):
+        evaluation.flag(problem)
+    exercises = student_cells(master, notebook)
+    for grade_id, source in exercises.items():
+        for module in forbidden_imports(source, master.forbidden_imports):
+            evaluation.flag(
+                f"cell {grade_id} imports {module}: this exercise asks you to write it yourself"
+            )
+    master_exercises = {cell.grade_id: cell.source for cell in master.exercises}
+    tests = build_tests(master, secret, student)
+    limits = limits_for(master)
+
+    def run(sources: dict[str, str]) -> RunRecord:
+        cells = build_cells(master, sources)
+        return run_in_sandbox(cells, tests, master.forbidden_imports, limits, isolation)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reference_run = pool.submit(run, master_exercises)
+        student_run = pool.submit(run, exercises).result()
+        reference = reference_run.result()
+    if reference.problem or set(reference.results) != set(master.hidden_tests):
+        raise ReferenceFailure(
+            f"the master of {master.assignment} did not run to the end: {reference.problem}"
+        )
+    if student_run.problem:
+        evaluation.flag(student_run.problem)
+    evaluation.cell_outputs = {
+        grade_id: [_notebook_output(output) for output in outputs]
+        for grade_id, outputs in student_run.outputs.items()
+        if grade_id in master_exercises
+    }
+    for test_cell in master.graded_tests:
+        verdict = decide(
+            test_cell.grade_id,
+            reference.results[test_cell.grade_id],
+            student_run.results.get(test_cell.grade_id),
+            master.hidden_tests[test_cell.grade_id],
+            not_run_reason=student_run.problem,
+        )
+        _record(evaluation, verdict, test_cell.points)
+    return evaluation
+
+
+def _record(evaluation: Evaluation, verdict: Verdict, points: float) -> None:
+    score = points if verdict.passed else 0.0
+    evaluation.tests.append(
+        TestResult(verdict.grade_id, score, points, verdict.passed, verdict.message)
+    )
+    if verdict.passed:
+        output = new_output("stream", name="stdout", text=verdict.message + "\n")
+    else:
+        output = new_output(
+            "error", ename="HiddenCheckFailed", evalue=verdict.message, traceback=[verdict.message]
+        )
+    evaluation.test_outputs[verdict.grade_id] = [output]
+
+
+def _notebook_output(output: dict[str, Any]) -> Any:
+    """A runner output as an nbformat output (student frames only in tracebacks)."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return new_output("stream", name=output["name"], text=output["text"])
+    if kind == "execute_result":
+        return new_output("execute_result", data={"text/plain": output["text"]})
+    frames = [
+        f"  cell {cell}, line {line}: {code}" for cell, line, code in output.get("frames", [])
+    ]
+    header = f"{output.get('ename')}: {output.get('evalue')}"
+    return new_output(
+        "error",
+        ename=str(output.get("ename")),
+        evalue=str(output.get("evalue")),
+        traceback=[header, *frames],
+    )
+
+
+def flagged_without_grading(master: Master, student: str, reason: str) -> Evaluation:
+    """The evaluation of a submission that could not be read: every graded cell at 0."""
+    evaluation = Evaluation(master.assignment, student, isolation="none", graded=False)
+    evaluation.flag(reason)
+    for cell in master.graded_tests:
+        evaluation.tests.append(
+            TestResult(cell.grade_id, 0.0, cell.points, False, f"Not graded: {reason}.")
+        )
+    return evaluation

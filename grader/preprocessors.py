@@ -1,0 +1,121 @@
+"""The grader's two steps inside nbgrader's ``Autograde`` pipeline.
+
+``HiddenTestGrader`` replaces nbgrader's ``Execute``: it grades the submission with
+``grader.evaluate`` (sandboxed runs, verdicts decided outside them) and writes the outputs
+nbgrader's ``SaveAutoGrades`` scores: a short pass line or an ``error`` holding only the
+teaching message. ``RecordGraderReport`` runs after ``SaveAutoGrades``: it writes the sidecar
+``grader_report.json`` and marks a flagged submission's grades as needing manual review.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from nbgrader import utils
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
+
+from grader.checks import SubmissionProblem, read_submission
+from grader.evaluate import Evaluation, evaluate_submission
+from grader.master import load_master, strip_hidden
+from grader.nbgrader_setup import SOURCE_DIRECTORY
+from grader.report import write_report
+from grader.secret import course_secret
+
+# Evaluations computed ahead of nbgrader (in parallel by the batch), keyed by
+# (assignment, student, sha256 of the submitted file); the preprocessor uses them when present.
+PRECOMPUTED: dict[tuple[str, str, str], Evaluation] = {}
+
+
+def submission_key(assignment: str, student: str, path: Path) -> tuple[str, str, str]:
+    """The cache key of a submitted file."""
+    return assignment, student, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def grade_file(
+    course_root: Path, assignment: str, student: str, path: Path, secret: bytes
+) -> Evaluation:
+    """Evaluate the submitted file ``path`` (the batch's and nbgrader's shared entry point)."""
+    master = load_master(course_root / SOURCE_DIRECTORY / assignment / f"{assignment}.ipynb")
+    notebook = read_submission(path)
+    return evaluate_submission(master, notebook, student, secret)
+
+
+class HiddenTestGrader(NbGraderPreprocessor):
+    """Grade by hidden tests run in a sandbox, instead of executing the notebook in a kernel."""
+
+    course_root = Unicode("", help="The course directory (default: the working directory).").tag(
+        config=True
+    )
+    secret_root = Unicode("", help="Where .course_secret lives (default: course_root).").tag(
+        config=True
+    )
+    submitted_directory = Unicode("submitted").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        root = Path(self.course_root or os.getcwd())
+        assignment, student = info["assignment"], info["student"]
+        path = root / self.submitted_directory / student / assignment / f"{info['notebook']}.ipynb"
+        evaluation = PRECOMPUTED.pop(submission_key(assignment, student, path), None)
+        if evaluation is None:
+            try:
+                secret = course_secret(Path(self.secret_root or root))
+                evaluation = grade_file(root, assignment, student, path, secret)
+            except SubmissionProblem as problem:
+                raise RuntimeError(f"submission of {student} cannot be read: {problem}") from None
+        resources["grader"] = evaluation
+        for cell in nb.cells:
+            self._fill(cell, evaluation)
+        return nb, resources
+
+    def _fill(self, cell, evaluation: Evaluation) -> None:
+        if cell.cell_type != "code":
+            return
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in evaluation.test_outputs:
+            cell.source = strip_hidden(cell.source)
+            cell.outputs = evaluation.test_outputs[grade_id]
+        elif grade_id in evaluation.cell_outputs:
+            cell.outputs = evaluation.cell_outputs[grade_id]
+        else:
+            cell.outputs = []
+        cell.execution_count = None
+
+
+class RecordGraderReport(NbGraderPreprocessor):
+    """Write ``grader_report.json``; send a flagged submission to manual review."""
+
+    autograded_directory = Unicode("autograded").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        evaluation: Evaluation | None = resources.get("grader")
+        if evaluation is None:
+            return nb, resources
+        info = resources["nbgrader"]
+        pending = sum(
+            float(cell.metadata.nbgrader["points"])
+            for cell in nb.cells
+            if utils.is_grade(cell)
+            and utils.is_solution(cell)
+            and utils.determine_grade(cell)[0] is None
+        )
+        if evaluation.flagged:
+            self._mark_for_review(info)
+        report = {**evaluation.summary(), "manual_pending": pending}
+        folder = Path(self.autograded_directory) / info["student"] / info["assignment"]
+        write_report(folder, report)
+        return nb, resources
+
+    def _mark_for_review(self, info: dict[str, Any]) -> None:
+        with Gradebook(info["db_url"]) as gradebook:
+            submission = gradebook.find_submission_notebook(
+                info["notebook"], info["assignment"], info["student"]
+            )
+            for grade in submission.grades:
+                grade.needs_manual_grade = True
+            gradebook.db.commit()

@@ -1,0 +1,91 @@
+"""Release: student versions in ``course/`` and executed instructor notebooks in ``build/``.
+
+``release`` runs nbgrader's ``generate_assignment`` on each master; the output depends only on
+the master, so ``release --check`` can regenerate into a scratch course and compare byte for
+byte to tell whether ``course/`` is stale.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from grader import course
+from grader.nbgrader_setup import RELEASE_DIRECTORY, SOURCE_DIRECTORY
+
+
+def master_ids(course_root: Path) -> list[str]:
+    """Every assignment with a master ``solutions/<id>/<id>.ipynb``."""
+    source = course_root / SOURCE_DIRECTORY
+    return sorted(p.parent.name for p in source.glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
+def release(course_root: Path, assignments: list[str], execute: bool = True) -> list[Path]:
+    """Generate ``course/<id>/`` for each assignment; execute masters into ``build/solutions/``."""
+    written = []
+    for assignment in assignments:
+        course.generate_assignment(course_root, assignment)
+        written.append(course_root / RELEASE_DIRECTORY / assignment)
+        if execute:
+            written.append(execute_master(course_root, assignment))
+    return written
+
+
+def execute_master(course_root: Path, assignment: str, timeout: int = 600) -> Path:
+    """Run the master top to bottom (a trusted notebook) and save it with its outputs."""
+    master = course_root / SOURCE_DIRECTORY / assignment / f"{assignment}.ipynb"
+    notebook = nbformat.read(master, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(master.parent)}},
+    )
+    client.execute()
+    target = course_root / "build" / "solutions" / f"{assignment}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, target)
+    return target
+
+
+def stale(course_root: Path, assignments: list[str]) -> list[str]:
+    """Why ``course/`` differs from what the masters generate (empty when up to date)."""
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="grader-release-check-") as scratch:
+        scratch_root = Path(scratch)
+        for assignment in assignments:
+            shutil.copytree(
+                course_root / SOURCE_DIRECTORY / assignment,
+                scratch_root / SOURCE_DIRECTORY / assignment,
+            )
+            course.generate_assignment(scratch_root, assignment)
+            fresh = scratch_root / RELEASE_DIRECTORY / assignment
+            current = course_root / RELEASE_DIRECTORY / assignment
+            problems += [f"{assignment}: {p}" for p in _differences(fresh, current)]
+    released = course_root / RELEASE_DIRECTORY
+    for folder in sorted(released.glob("*/")) if released.is_dir() else []:
+        if folder.is_dir() and folder.name not in master_ids(course_root):
+            problems.append(f"{folder.name}: released but has no master in {SOURCE_DIRECTORY}/")
+    return problems
+
+
+def _differences(fresh: Path, current: Path) -> list[str]:
+    if not current.is_dir():
+        return ["not released (course/ has no folder)"]
+    fresh_files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
+    current_files = {
+        p.relative_to(current)
+        for p in current.rglob("*")
+        if p.is_file() and ".ipynb_checkpoints" not in p.parts
+    }
+    problems = [f"{name} is missing" for name in sorted(fresh_files - current_files)]
+    problems += [f"{name} has no master" for name in sorted(current_files - fresh_files)]
+    for name in sorted(fresh_files & current_files):
+        if not filecmp.cmp(fresh / name, current / name, shallow=False):
+            problems.append(f"{name} differs from its master (run `python -m grader release`)")
+    return problems

@@ -1,0 +1,318 @@
+"""Run the grading runner in a fresh, isolated, resource-limited process.
+
+With bubblewrap (``/usr/bin/bwrap``) the runner sees only the system folders, the Python
+installation and, when the assignment allows it, ``autodiff_lib/``; read-only, with a private
+``/tmp`` as its working directory, no network, its own process tree (everything in it dies
+with the run) and no way to see the course (``solutions/``, the gradebook, the secret, other
+students). Without bubblewrap it falls back to a plain subprocess in an empty temporary folder
+with a scrubbed environment; ``docs/grading.md`` says what that does and does not guarantee.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import resource
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import autodiff_lib
+
+RUNNER = Path(__file__).with_name("runner.py")
+SANDBOX_RUNNER = "/opt/grader/runner.py"
+LIBRARY_DIR = Path(autodiff_lib.__file__).resolve().parent
+CHANNEL_BYTES_LIMIT = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one grading run."""
+
+    cell_timeout: float = 30.0
+    notebook_timeout: float = 300.0
+    memory_bytes: int = 2 * 1024**3
+    file_bytes: int = 64 * 1024**2
+    processes: int = 64
+    output_chars: int = 20_000
+
+
+@dataclass
+class RunRecord:
+    """What one sandboxed run reported: cell outputs, hidden-test results, or why it stopped."""
+
+    outputs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problem: str | None = None
+    isolation: str = "bubblewrap"
+
+
+def bubblewrap_available() -> bool:
+    """True when bubblewrap is installed and can create a sandbox here."""
+    if os.environ.get("AUTODIFF_GRADER_NO_BWRAP"):
+        return False
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return False
+    probe = subprocess.run(
+        [bwrap, *_bwrap_mounts(()), "--", "/bin/true"], capture_output=True, timeout=30
+    )
+    return probe.returncode == 0
+
+
+def _python_dirs() -> list[Path]:
+    """The folders the Python interpreter and its packages live in."""
+    dirs = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
+    dirs.add(Path(sysconfig.get_paths()["stdlib"]).parent.parent)
+    return sorted({d.resolve() for d in dirs if d.exists()})
+
+
+def _masked_paths(forbidden: tuple[str, ...]) -> list[Path]:
+    """Installed files of forbidden modules, to hide inside the sandbox."""
+    paths = sysconfig.get_paths()
+    site_dirs = [Path(p) for p in {paths["purelib"], paths["platlib"]}]
+    masked = []
+    for name in forbidden:
+        parts = name.split(".")
+        roots = site_dirs + ([LIBRARY_DIR.parent] if parts[0] == "autodiff_lib" else [])
+        for root in roots:
+            package = root.joinpath(*parts)
+            for candidate in (package, package.with_suffix(".py")):
+                if candidate.exists():
+                    masked.append(candidate)
+    return masked
+
+
+def _bwrap_mounts(forbidden: tuple[str, ...]) -> list[str]:
+    args: list[str] = []
+    for system_dir in ("/usr", "/bin", "/lib", "/lib64", "/sbin"):
+        if os.path.isdir(system_dir) and not os.path.islink(system_dir):
+            args += ["--ro-bind", system_dir, system_dir]
+        elif os.path.islink(system_dir):
+            args += ["--symlink", os.readlink(system_dir), system_dir]
+    visible = list(_python_dirs())
+    if "autodiff_lib" not in forbidden:
+        visible.append(LIBRARY_DIR)
+    made: set[str] = set()
+    for path in visible:
+        for parent in reversed(path.parents[:-1]):
+            if str(parent) not in made and not str(parent).startswith(("/usr", "/lib")):
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(str(parent))
+        args += ["--ro-bind", str(path), str(path)]
+    args += ["--ro-bind", str(RUNNER), SANDBOX_RUNNER]
+    args += ["--size", str(256 * 1024**2), "--perms", "1777", "--tmpfs", "/tmp"]
+    for path in _masked_paths(forbidden):
+        if path.is_dir():
+            args += ["--tmpfs", str(path)]
+        else:
+            args += ["--ro-bind", "/dev/null", str(path)]
+    args += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp"]
+    args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+    args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+    return args
+
+
+def sandbox_command(forbidden: tuple[str, ...], isolation: str) -> list[str]:
+    """The command line that starts the runner with the given isolation."""
+    python = [sys.executable, "-I", "-X", "utf8"]
+    if isolation == "subprocess":
+        return [*python, str(RUNNER)]
+    command = [shutil.which("bwrap") or "bwrap", *_bwrap_mounts(forbidden)]
+    if os.geteuid() == 0:  # the runner drops to an unprivileged uid itself
+        command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        command += ["--unshare-user"]
+    return [*command, "--", *python, SANDBOX_RUNNER]
+
+
+def _sandbox_env() -> dict[str, str]:
+    """A scrubbed environment: nothing from the grader's, in particular no secret."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+    }
+
+
+def _limit_resources(limits: Limits, count_processes: bool) -> None:
+    """Applied in the child before exec (inherited by everything the sandbox starts).
+
+    The process limit counts every process of a user, so it is only set when the runner
+    drops to a fresh uid of its own (bubblewrap started as root).
+    """
+    cpu = int(limits.notebook_timeout) + 5
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+    if count_processes:
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+class _Channel:
+    """Lines from the runner's private channel, read by a thread so waits can time out."""
+
+    def __init__(self, stream):
+        self.lines: queue.Queue[bytes | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _pump(self, stream) -> None:
+        total = 0
+        for line in iter(stream.readline, b""):
+            total += len(line)
+            if total > CHANNEL_BYTES_LIMIT:
+                break
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def next_message(self, deadline: float) -> dict[str, Any] | None:
+        """The next message; None when the runner ended; TimeoutError past ``deadline``."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        try:
+            line = self.lines.get(timeout=remaining)
+        except queue.Empty:
+            raise TimeoutError from None
+        if line is None:
+            return None
+        message = json.loads(line)
+        if not isinstance(message, dict):
+            raise ValueError("not a message")
+        return message
+
+
+def run_in_sandbox(
+    cells: list[dict[str, str]],
+    tests: list[dict[str, Any]],
+    forbidden: tuple[str, ...],
+    limits: Limits,
+    isolation: str,
+) -> RunRecord:
+    """Run setup/solution cells, then the hidden tests, in one fresh sandboxed process.
+
+    ``cells`` are ``{"id", "kind", "source"}`` (kind ``setup``, ``solution`` or ``selfcheck``);
+    ``tests`` are ``{"id", "source", "seed"}``. The returned record holds the runner's reports,
+    or a ``problem`` saying why the run could not finish (timeout, memory, crash).
+    """
+    record = RunRecord(isolation=isolation)
+    drops_privileges = isolation == "bubblewrap" and os.geteuid() == 0
+    uid = 100_000 + secrets.randbelow(800_000) if drops_privileges else None
+    job = {
+        "cells": cells,
+        "forbidden": list(forbidden),
+        "cell_timeout": limits.cell_timeout,
+        "output_limit": limits.output_chars,
+        "drop_to_uid": uid,
+    }
+    with tempfile.TemporaryDirectory(prefix="grader-run-") as workdir:
+        process = subprocess.Popen(
+            sandbox_command(forbidden, isolation),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=workdir,
+            env=_sandbox_env(),
+            start_new_session=True,
+            preexec_fn=lambda: _limit_resources(limits, count_processes=drops_privileges),
+        )
+        try:
+            _converse(process, job, tests, limits, record)
+        finally:
+            _stop(process)
+    return record
+
+
+def _converse(process, job, tests, limits: Limits, record: RunRecord) -> None:
+    channel = _Channel(process.stdout)
+    started = time.monotonic()
+    notebook_deadline = started + limits.notebook_timeout
+    step_grace = limits.cell_timeout + 5.0
+    current = "start-up"
+    try:
+        _send(process, job)
+        while True:
+            deadline = min(notebook_deadline, time.monotonic() + step_grace)
+            message = channel.next_message(deadline)
+            if message is None:
+                record.problem = _death_reason(process, current, limits)
+                return
+            event = message.get("event")
+            if event in ("cell", "test"):
+                current = f"{event} {message.get('id')}"
+            elif event == "cells_done":
+                record.outputs = message.get("outputs") or {}
+                problem = message.get("problem")
+                if problem:
+                    record.problem = _problem_reason(problem, limits)
+                    return
+                _send(process, {"tests": tests})
+            elif event == "tests_done":
+                record.results = message.get("results") or {}
+                return
+    except TimeoutError:
+        if time.monotonic() >= notebook_deadline:
+            record.problem = f"the notebook ran longer than {limits.notebook_timeout:g} s"
+        else:
+            record.problem = f"{current} ran longer than {limits.cell_timeout:g} s"
+    except (ValueError, BrokenPipeError):
+        record.problem = "the notebook broke the grader's channel (wrote to it or closed it)"
+
+
+def _send(process, message: dict[str, Any]) -> None:
+    process.stdin.write((json.dumps(message) + "\n").encode("utf-8"))
+    process.stdin.flush()
+
+
+def _problem_reason(problem: dict[str, Any], limits: Limits) -> str:
+    cell = problem.get("cell")
+    if problem.get("kind") == "timeout":
+        return f"cell {cell} ran longer than {limits.cell_timeout:g} s"
+    if problem.get("kind") == "memory":
+        return f"cell {cell} ran out of memory (limit {limits.memory_bytes / 1024**3:g} GiB)"
+    return f"cell {cell} could not finish"
+
+
+def _death_reason(process, current: str, limits: Limits) -> str:
+    try:
+        code = process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        code = None
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name
+        if -code == signal.SIGXCPU:
+            return f"{current} used more than {limits.notebook_timeout:g} s of CPU time"
+        return f"the notebook's process was killed by {name} during {current} (memory?)"
+    return f"the notebook's process stopped during {current} (exit code {code})"
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """End the run and everything it started (its session; bubblewrap's pid namespace)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for stream in (process.stdin, process.stdout):
+        try:
+            stream.close()
+        except OSError:
+            pass
+    process.wait()
