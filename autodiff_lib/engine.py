@@ -73,15 +73,13 @@ class Value:
         _local_grads: tuple[float, ...] = (),
         label: str = "",
     ) -> None:
-        if not _children:  # a leaf: check what the user passed in
+        if not _children and type(data) is not float:  # a leaf: check what the user passed
             if not isinstance(data, Real):
                 raise TypeError(f"Value holds a real number, got {type(data).__name__}: {data!r}")
             data = float(data)
-        elif len(_local_grads) != len(_children):
-            raise ValueError("an operation must give one local derivative per child")
         self.data = data
         self.grad = 0.0
-        self._prev = tuple(_children)
+        self._prev = _children if type(_children) is tuple else tuple(_children)
         self._op = _op
         self._local_grads = _local_grads
         self.label = label

@@ -88,6 +88,26 @@ class Expr:
     def __neg__(self) -> Expr:
         return Neg(self)
 
+    # ----------------------------------------------------------------- functions as methods
+    # (as on Dual and Value, so one program written with x.exp() runs on every engine)
+    def exp(self) -> Expr:
+        return Exp(self)
+
+    def log(self) -> Expr:
+        return Log(self)
+
+    def sin(self) -> Expr:
+        return Sin(self)
+
+    def cos(self) -> Expr:
+        return Cos(self)
+
+    def tanh(self) -> Expr:
+        return Tanh(self)
+
+    def sigmoid(self) -> Expr:
+        return Sigmoid(self)
+
     # ----------------------------------------------------------------- the module's functions
     def diff(self, var: str | Var, simplify: bool = False) -> Expr:
         """The derivative with respect to ``var``; see :func:`diff`."""
