@@ -171,9 +171,17 @@ def gradient(
         [3.0, 2.0]
     """
     point = np.asarray(x, dtype=float)
-    partials = jacobian(lambda v: np.asarray(f(v)).reshape(1), point.ravel(), h, method)
-    if partials.shape[0] != 1:
-        raise ValueError("gradient needs f to return one number; use jacobian for vector outputs")
+
+    def f_of_flat(v: np.ndarray) -> np.ndarray:
+        out = np.asarray(f(v.reshape(point.shape)))
+        if out.size != 1:
+            raise ValueError(
+                f"gradient needs f to return one number, got shape {out.shape}; "
+                "use jacobian for vector outputs"
+            )
+        return out.reshape(1)
+
+    partials = jacobian(f_of_flat, point.ravel(), h, method)
     return partials[0].reshape(point.shape)
 
 
