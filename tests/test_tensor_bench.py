@@ -1,0 +1,22 @@
+"""Smoke test of benchmarks/bench_tensor.py in --quick mode (no speed threshold: speed goals
+live in the benchmark and docs/library-tensor.md)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_tensor.py"
+
+
+def test_bench_tensor_quick_runs_all_three_implementations(capsys):
+    spec = importlib.util.spec_from_file_location("bench_tensor", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    results = bench.main(["--quick", "--threads", "1"])
+    assert set(results) == {"deep_mlp", "sigmoid20"}
+    for medians in results.values():
+        assert set(medians) == {"autodiff_lib", "numpy", "pytorch"}
+        assert all(seconds > 0 for seconds in medians.values())
+    out = capsys.readouterr().out
+    assert "autodiff_lib/numpy" in out and "autodiff_lib/pytorch" in out
