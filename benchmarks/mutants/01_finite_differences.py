@@ -83,7 +83,9 @@ MUTANTS = [
     {
         "cell": "ex_complex_step",
         "find": "return f(complex(x, h)).imag / h",
-        "replace": "return f(complex(x, h)).imag / h if h < 1e-8 else (f(x + h) - f(x - h)).real / (2 * h)",
+        "replace": (
+            "return f(complex(x, h)).imag / h if h < 1e-8 else (f(x + h) - f(x - h)).real / (2 * h)"
+        ),
         "bug": "falls back to a real central difference for larger steps",
     },
     {
@@ -100,15 +102,24 @@ MUTANTS = [
     },
     {
         "cell": "ex_numerical_gradient",
-        "find": "        x_plus, x_minus = x.copy(), x.copy()\n        x_plus[j] += h\n        x_minus[j] -= h\n        grad[j]",
-        "replace": "        x_plus, x_minus = x, x.copy()\n        x_plus[j] += h\n        x_minus[j] -= h\n        grad[j]",
+        "find": (
+            "        x_plus, x_minus = x.copy(), x.copy()\n        x_plus[j] += h\n "
+            "       x_minus[j] -= h\n        grad[j]"
+        ),
+        "replace": (
+            "        x_plus, x_minus = x, x.copy()\n        x_plus[j] += h\n       "
+            " x_minus[j] -= h\n        grad[j]"
+        ),
         "bug": "shifts the caller's x in place (no copy) and never restores it",
     },
     {
         "cell": "ex_numerical_gradient",
         "find": "grad[j] = (f(x_plus) - f(x_minus)) / (2 * h)",
         "replace": "grad[j] = (f(x_plus) - f(x)) / h",
-        "bug": "forward differences (n + 1 evaluations and first order) where central ones were asked for",
+        "bug": (
+            "forward differences (n + 1 evaluations and first order) where central "
+            "ones were asked for"
+        ),
     },
     {
         "cell": "ex_numerical_gradient",
@@ -161,7 +172,9 @@ MUTANTS = [
     {
         "cell": "ex_relative_error",
         "find": "return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))",
-        "replace": "return float(np.max(np.abs(a - b)) / max(1e-8, float(np.max(np.abs(a) + np.abs(b)))))",
+        "replace": (
+            "return float(np.max(np.abs(a - b)) / max(1e-8, float(np.max(np.abs(a) + np.abs(b)))))"
+        ),
         "bug": "largest difference over largest magnitude instead of entry by entry",
     },
 ]
@@ -239,7 +252,10 @@ def numerical_jacobian(f, x, h: float = 1e-6) -> np.ndarray:
         jac[:, j] = column
     return jac
 ''',
-        "why": "identity-matrix steps for the gradient; in-place shift-and-restore on a private copy for the Jacobian",
+        "why": (
+            "identity-matrix steps for the gradient; in-place shift-and-restore on "
+            "a private copy for the Jacobian"
+        ),
     },
     {
         "cell": "ex_relative_error",

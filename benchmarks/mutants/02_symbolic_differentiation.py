@@ -64,14 +64,22 @@ MUTANTS = [
     },
     {
         "cell": "ex_derivative",
-        "find": '    raise TypeError(f"cannot differentiate {expr!r} of type {type(expr).__name__}")',
+        "find": (
+            '    raise TypeError(f"cannot differentiate {expr!r} of type {type(expr).__name__}")'
+        ),
         "replace": "    return Const(0.0)",
         "bug": "unknown objects silently differentiate to 0 instead of raising TypeError",
     },
     {
         "cell": "ex_simplify",
-        "find": "        case Mul(u, v) if is_const(u, 0) or is_const(v, 0):\n            return Const(0.0)",
-        "replace": "        case Mul(u, v) if is_const(u, 0):\n            return Const(0.0)\n        case Mul(u, v) if is_const(v, 0):\n            return u",
+        "find": (
+            "        case Mul(u, v) if is_const(u, 0) or is_const(v, 0):\n         "
+            "   return Const(0.0)"
+        ),
+        "replace": (
+            "        case Mul(u, v) if is_const(u, 0):\n            return Const(0.0)\n "
+            "       case Mul(u, v) if is_const(v, 0):\n            return u"
+        ),
         "bug": "e * 0 returns e instead of 0",
     },
     {
@@ -94,8 +102,14 @@ MUTANTS = [
     },
     {
         "cell": "ex_simplify",
-        "find": "    if kids and all(isinstance(child, Const) for child in kids):\n        return Const(evaluate(node, {}))\n",
-        "replace": "    if isinstance(node, (Add, Mul)) and all(isinstance(child, Const) for child in kids):\n        return Const(evaluate(node, {}))\n",
+        "find": (
+            "    if kids and all(isinstance(child, Const) for child in kids):\n    "
+            "    return Const(evaluate(node, {}))\n"
+        ),
+        "replace": (
+            "    if isinstance(node, (Add, Mul)) and all(isinstance(child, Const) for "
+            "child in kids):\n        return Const(evaluate(node, {}))\n"
+        ),
         "bug": "constant folding only for + and *, not for powers and functions of constants",
     },
     {
@@ -126,7 +140,9 @@ MUTANTS = [
         "cell": "ex_sizes",
         "find": "        if node not in seen:\n            seen.add(node)",
         "replace": "        if id(node) not in seen:\n            seen.add(id(node))",
-        "bug": "DAG counted by object identity: separately built equal subexpressions counted twice",
+        "bug": (
+            "DAG counted by object identity: separately built equal subexpressions counted twice"
+        ),
     },
     {
         "cell": "ex_sizes",
@@ -243,6 +259,9 @@ def dag_size(expr: Expr) -> int:
     visit(expr)
     return len(seen)
 ''',
-        "why": "memoized tree size (works even for astronomically large trees) and a recursive DAG walk",
+        "why": (
+            "memoized tree size (works even for astronomically large trees) and a recursive "
+            "DAG walk"
+        ),
     },
 ]
