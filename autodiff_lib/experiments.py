@@ -669,9 +669,9 @@ class ResidualVsPlainResult:
 def residual_vs_plain(
     depth: int = 20,
     width: int = 64,
-    activation: str = "sigmoid",
-    epochs: int = 5,
-    lr: float = 0.05,
+    activation: str = "tanh",
+    epochs: int = 3,
+    lr: float = 0.02,
     momentum: float = 0.9,
     batch_size: int = 64,
     seed: int = 0,
