@@ -305,7 +305,7 @@ def _edge_path(source: _Node, target: _Node, rankdir: str, repeat: int) -> str:
 def _value_box(node: _Node) -> str:
     value = node.value
     classes = "value" + ("" if value._prev else " leaf") + (" root" if node.is_root else "")
-    label = html.escape(str(getattr(value, "label", "") or ""))
+    label = str(getattr(value, "label", "") or "")
     left, top = node.x - node.width / 2, node.y - node.height / 2
     first_line = f"{label + '  ' if label else ''}data {_format_number(value.data)}"
     return (
