@@ -149,19 +149,43 @@ def autograde(
     graded = [s.student for s in staged if s.student not in unreadable]
     for student, evaluation in unreadable.items():
         write_report(_report_folder(course_root, student, assignment), _report(evaluation))
-    log = course.autograde(course_root, assignment, graded, secret_root) if graded else ""
+    failures = _record_with_nbgrader(course_root, assignment, graded, secret_root)
     reports = []
     for evaluation in evaluations:
         path = _report_folder(course_root, evaluation.student, assignment) / REPORT_NAME
-        if not path.exists():  # nbgrader itself failed on this submission
-            reason = "nbgrader could not record this submission: " + _log_excerpt(
-                log, evaluation.student
-            )
+        if evaluation.student in failures:
+            failure = f"nbgrader could not record this submission ({failures[evaluation.student]})"
+            reason = "; ".join([*evaluation.reasons, failure])
             evaluation = flagged_without_grading(master, evaluation.student, reason)
             write_report(path.parent, _report(evaluation))
         reports.append(read_report(path))
     PRECOMPUTED.clear()
     return reports
+
+
+def _record_with_nbgrader(
+    course_root: Path, assignment: str, students: list[str], secret_root: Path | None
+) -> dict[str, str]:
+    """Run nbgrader's autograde on ``students``; return why it failed on any of them.
+
+    nbgrader goes through students in sorted order and, on some errors (damaged metadata),
+    stops the whole pass. The first student left without a report is the one it failed on:
+    it is set aside and the pass resumes with the students after it.
+    """
+    failures: dict[str, str] = {}
+    remaining = sorted(students)
+    while remaining:
+        log = course.autograde(course_root, assignment, remaining, secret_root)
+        left = [
+            student
+            for student in remaining
+            if not (_report_folder(course_root, student, assignment) / REPORT_NAME).exists()
+        ]
+        if not left:
+            break
+        failures[left[0]] = _log_excerpt(log)
+        remaining = left[1:]
+    return failures
 
 
 def _report_folder(course_root: Path, student: str, assignment: str) -> Path:
@@ -172,9 +196,10 @@ def _report(evaluation: Evaluation) -> dict[str, Any]:
     return {**evaluation.summary(), "manual_pending": 0.0}
 
 
-def _log_excerpt(log: str, student: str) -> str:
-    lines = [line for line in log.splitlines() if "rror" in line]
-    return (lines[-1] if lines else "see the nbgrader log")[:300]
+def _log_excerpt(log: str) -> str:
+    """The last exception line of nbgrader's log."""
+    errors = re.findall(r"^\w*(?:Error|Exception)\b.*$", log, re.MULTILINE)
+    return (errors[-1] if errors else "see nbgrader's log")[:300]
 
 
 def grade_one(

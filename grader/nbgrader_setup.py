@@ -30,7 +30,7 @@ def configure(c: Any) -> None:
     c.CourseDirectory.course_id = "autodiff-course"
     c.CourseDirectory.source_directory = SOURCE_DIRECTORY
     c.CourseDirectory.release_directory = RELEASE_DIRECTORY
-    c.OverwriteCells.add_missing_cells = True
+    c.OverwriteCells.add_missing_cells = True  # a deleted graded cell is graded, not skipped
     c.Autograde.autograde_preprocessors = [
         HiddenTestGrader,
         IgnorePattern,

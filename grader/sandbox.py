@@ -246,7 +246,8 @@ def _converse(process, job, tests, limits: Limits, record: RunRecord) -> None:
     started = time.monotonic()
     notebook_deadline = started + limits.notebook_timeout
     step_grace = limits.cell_timeout + 5.0
-    current = "start-up"
+    current, phase = "start-up", "cells"
+    expected = {"cells": ("cell", "cells_done"), "tests": ("test", "tests_done")}
     try:
         _send(process, job)
         while True:
@@ -256,6 +257,8 @@ def _converse(process, job, tests, limits: Limits, record: RunRecord) -> None:
                 record.problem = _death_reason(process, current, limits)
                 return
             event = message.get("event")
+            if event not in expected[phase]:
+                raise ValueError(f"{event} during the {phase} phase")
             if event in ("cell", "test"):
                 current = f"{event} {message.get('id')}"
             elif event == "cells_done":
@@ -265,8 +268,10 @@ def _converse(process, job, tests, limits: Limits, record: RunRecord) -> None:
                     record.problem = _problem_reason(problem, limits)
                     return
                 _send(process, {"tests": tests})
-            elif event == "tests_done":
+                phase = "tests"
+            else:
                 record.results = message.get("results") or {}
+                _expect_end(channel)
                 return
     except TimeoutError:
         if time.monotonic() >= notebook_deadline:
@@ -275,6 +280,15 @@ def _converse(process, job, tests, limits: Limits, record: RunRecord) -> None:
             record.problem = f"{current} ran longer than {limits.cell_timeout:g} s"
     except (ValueError, BrokenPipeError):
         record.problem = "the notebook broke the grader's channel (wrote to it or closed it)"
+
+
+def _expect_end(channel: _Channel) -> None:
+    """After the last message the runner exits: anything more was written by student code."""
+    try:
+        if channel.next_message(time.monotonic() + 2.0) is not None:
+            raise ValueError("a message after the last one")
+    except TimeoutError:
+        pass  # something still holds the channel open; it is killed with the run
 
 
 def _send(process, message: dict[str, Any]) -> None:
@@ -296,6 +310,8 @@ def _death_reason(process, current: str, limits: Limits) -> str:
         code = process.wait(timeout=5)
     except subprocess.TimeoutExpired:
         code = None
+    if code is not None and code > 128:  # bubblewrap reports a signal as 128 + its number
+        code = 128 - code
     if code is not None and code < 0:
         name = signal.Signals(-code).name
         if -code == signal.SIGXCPU:
