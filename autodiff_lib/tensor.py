@@ -1039,7 +1039,7 @@ def _accumulate(node: Tensor, g: Array, stored: set[int]) -> None:
     if node.grad is not None:
         np.add(node.grad.data, g, out=node.grad.data)
         return
-    shared = id(g) in stored or not g.flags.owndata or not g.flags.writeable
+    shared = g.base is not None or id(g) in stored  # a view, or already some leaf's .grad
     if shared or g.shape != node.shape:
         g = np.array(np.broadcast_to(g, node.shape))
     stored.add(id(g))

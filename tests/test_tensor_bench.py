@@ -16,7 +16,7 @@ def test_bench_tensor_quick_runs_all_three_implementations(capsys):
     results = bench.main(["--quick", "--threads", "1"])
     assert set(results) == {"deep_mlp", "sigmoid20"}
     for medians in results.values():
-        assert set(medians) == {"autodiff_lib", "numpy", "pytorch"}
+        assert set(medians) == {"autodiff_lib", "numpy", "numpy_fused", "pytorch"}
         assert all(seconds > 0 for seconds in medians.values())
     out = capsys.readouterr().out
     assert "autodiff_lib/numpy" in out and "autodiff_lib/pytorch" in out
