@@ -17,7 +17,7 @@ Targets: autodiff_lib at most 1.1x hand-written numpy and at most 1.4x PyTorch.
 
 Usage::
 
-    python benchmarks/bench_tensor.py            # full run (about a minute)
+    python benchmarks/bench_tensor.py            # full run (60 rounds; 15-20 s on an idle machine)
     python benchmarks/bench_tensor.py --quick    # 2 rounds at batch 32, for a smoke test
     python benchmarks/bench_tensor.py --threads 1 --clock cpu   # steadier on a busy machine
 """
