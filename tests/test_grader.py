@@ -298,3 +298,55 @@ def test_hidden_tests_arrive_only_after_the_cells_ran():
     record = sandbox_run(source, tests=[test])
     assert "LEAKME" not in output_text(record)
     assert record.results["t"]["cases"][0]["value"] == 1
+
+
+def test_fallback_subprocess_keeps_guard_limits_and_a_scrubbed_environment(monkeypatch):
+    monkeypatch.setenv("AUTODIFF_COURSE_SECRET", "TOPSECRET")
+    source = """
+import os
+print("env", "TOPSECRET" in str(os.environ), "cwd", os.listdir("."))
+try:
+    import torch
+except ImportError as error:
+    print("guard:", error)
+try:
+    hog = bytearray(3 * 1024**3)
+except MemoryError:
+    print("memory limited")
+"""
+    cells = [{"id": "ex", "kind": "solution", "source": source}]
+    record = run_in_sandbox(cells, [], ("torch",), QUICK, "subprocess")
+    text = output_text(record)
+    assert record.isolation == "subprocess"
+    assert "env False cwd []" in text
+    assert "importing torch earns no marks" in text
+    assert "memory limited" in text
+    monkeypatch.setenv("AUTODIFF_GRADER_NO_BWRAP", "1")
+    assert not bubblewrap_available()
+
+
+def test_validate_tells_students_what_to_fix_before_submitting(tmp_path, capsys):
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests" / "fixtures" / "grader"))
+    import kit
+
+    from grader.cli import main
+
+    root = kit.make_course(tmp_path / "course")
+    good = kit.write(
+        kit.submission(root, kit.master_solution(root)), tmp_path / "a/tiny_value.ipynb"
+    )
+    wrong = kit.write(kit.submission(root, kit.wrong_tanh(root)), tmp_path / "b/tiny_value.ipynb")
+    cheat = kit.write(
+        kit.submission(root, "from autodiff_lib import Value"), tmp_path / "c/tiny_value.ipynb"
+    )
+    assert main(["--course-dir", str(root), "validate", str(good)]) == 0
+    assert "Ready to submit." in capsys.readouterr().out
+    assert main(["--course-dir", str(root), "validate", str(wrong)]) == 1
+    out = capsys.readouterr().out
+    assert "ok   test_mul" in out
+    assert "FAIL test_tanh: AssertionError: d/dx tanh(x) at 0.5 should be 0.7864" in out
+    assert main(["--course-dir", str(root), "validate", str(cheat)]) == 1
+    out = capsys.readouterr().out
+    assert "imports autodiff_lib" in out and "importing autodiff_lib earns no marks" in out
