@@ -181,9 +181,12 @@ class Value:
         """:math:`\\sigma(x) = 1/(1 + e^{-x})`; :math:`\\sigma'(x) = \\sigma(x)(1 - \\sigma(x))`.
 
         Computed without overflow for any finite input: ``Value(-1000.0).sigmoid().data == 0.0``.
+        The derivative is evaluated as :math:`\\sigma(x)\\,\\sigma(-x)` (the same number, since
+        :math:`1 - \\sigma(x) = \\sigma(-x)`), which stays accurate where :math:`1 - \\sigma(x)`
+        would cancel (large positive :math:`x`).
         """
         s = stable_sigmoid(self.data)
-        return Value(s, (self,), "sigmoid", (s * (1.0 - s),))
+        return Value(s, (self,), "sigmoid", (s * stable_sigmoid(-self.data),))
 
     def sin(self) -> Value:
         """:math:`\\sin x`; :math:`\\frac{d}{dx}\\sin x = \\cos x`."""

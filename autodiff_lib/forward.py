@@ -146,7 +146,7 @@ class Dual:
     def sigmoid(self) -> Dual:
         """:math:`\\sigma(a)' = \\sigma(a)(1 - \\sigma(a))\\, a'` (no overflow for any finite a)."""
         s = stable_sigmoid(self.value)
-        return Dual(s, s * (1.0 - s) * self.tangent)
+        return Dual(s, s * stable_sigmoid(-self.value) * self.tangent)  # 1 - s = sigma(-a)
 
     def relu(self) -> Dual:
         """:math:`\\max(0, a)`, tangent :math:`a'` where :math:`a > 0`, else 0."""

@@ -530,7 +530,10 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """:math:`\\sigma(a) = 1/(1+e^{-a})`; :math:`\\sigma(a)' = \\sigma(a)(1-\\sigma(a))\\,a'`."""
+    """:math:`\\sigma(a) = 1/(1+e^{-a})`; :math:`\\sigma(a)' = \\sigma(a)\\,\\sigma(-a)\\,a'`.
+
+    That is :math:`\\sigma(a)(1-\\sigma(a))\\,a'`, written so that no :math:`1 - \\sigma` cancels.
+    """
 
     __slots__ = ()
     name, latex_name = "sigmoid", r"\sigma"
@@ -539,7 +542,7 @@ class Sigmoid(Function):
         return stable_sigmoid(x)
 
     def _outer_derivative(self) -> Expr:
-        return self * (1 - self)
+        return self * Sigmoid(-self.children[0])  # = sigma (1 - sigma), without cancellation
 
     def _to_sympy(self, parts: list[Any]) -> Any:
         import sympy

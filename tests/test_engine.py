@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cmath
 import math
+import re
 import subprocess
 import sys
 import warnings
@@ -165,7 +166,6 @@ def test_backward_on_a_chain_of_a_million_nodes() -> None:
         v = -v  # micrograd's recursive sort fails near 1,000
     v.backward()
     assert x.grad == 1.0  # (-1) ** 1,000,000
-    assert len(v.topological_order()) == 1_000_001
 
 
 def test_a_sum_of_a_thousand_terms_has_no_recursion_problem() -> None:
@@ -318,7 +318,9 @@ def test_random_dags_with_reused_nodes_match_finite_differences(dag) -> None:
 
         assume(abs(values[k].grad) < 1e6)
         exact = complex_step(lambda z, k=k: along_k(z, k, complex_), x)
-        assert relative_error(values[k].grad, exact) < 1e-9, f"d out / d x{k}"
+        # 1e-9 relative, or 1e-12 absolute where O(1) terms cancel down to about 0
+        close = relative_error(values[k].grad, exact) < 1e-9 or abs(values[k].grad - exact) < 1e-12
+        assert close, f"d out / d x{k}: {values[k].grad} vs complex step {exact}"
         assert values[k].grad == pytest.approx(central_difference(along_k, x), rel=1e-5, abs=1e-6)
 
 
@@ -331,5 +333,5 @@ def test_benchmark_quick_mode_runs_and_reports_a_ratio() -> None:
         cwd=REPO,
     )
     assert result.returncode == 0, result.stderr
-    assert "speed-up over micrograd" in result.stdout
-    assert "chain" in result.stdout
+    assert re.search(r"speed-up over micrograd 0\.1\.0: \d+\.\dx", result.stdout)
+    assert "## 2. Chains" in result.stdout and "## 3. One full gradient" in result.stdout
