@@ -453,6 +453,16 @@ def plot_grad_norms(
     return ax
 
 
+def evenly_spaced(n_layers: int, max_layers: int) -> list[int]:
+    """Indices of at most ``max_layers`` layers out of ``n_layers``, first and last included.
+
+    Example:
+        >>> evenly_spaced(50, 6)
+        [0, 10, 20, 29, 39, 49]
+    """
+    return sorted({round(i) for i in np.linspace(0, n_layers - 1, min(max_layers, n_layers))})
+
+
 def plot_activation_histograms(
     activations: Mapping[str, np.ndarray], ax: Any = None, bins: int = 40, max_layers: int = 6
 ) -> Any:
@@ -467,7 +477,7 @@ def plot_activation_histograms(
     names = list(activations)
     if not names:
         raise ValueError("no activations to plot: record a forward pass first")
-    picked = sorted({round(i) for i in np.linspace(0, len(names) - 1, min(max_layers, len(names)))})
+    picked = evenly_spaced(len(names), max_layers)
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(picked)))
     for color, index in zip(colors, picked, strict=True):
         values = np.asarray(activations[names[index]], float).ravel()

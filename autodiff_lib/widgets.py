@@ -24,9 +24,13 @@ import io
 from typing import Any
 
 import ipywidgets as widgets
+import numpy as np
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
+from autodiff_lib.diagnostics import evenly_spaced
 from autodiff_lib.experiments import (
     ACTIVATIONS,
     INITS,
@@ -39,32 +43,82 @@ MAX_DEPTH = 50
 NORM_OPTIONS = (("none", None), ("BatchNorm", "batchnorm"), ("LayerNorm", "layernorm"))
 
 
-def new_gradient_flow_figure(dpi: int = 72) -> Figure:
-    """A standalone two-panel ``Figure`` (not pyplot, so a notebook never shows it twice)."""
-    figure = Figure(figsize=(10, 3.6), dpi=dpi)
-    FigureCanvasAgg(figure)
-    figure.subplots(1, 2)
-    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.82, wspace=0.25)
-    return figure
+class GradientFlowFigure:
+    r"""The explorer's two panels, drawn by updating the same artists on every redraw.
 
-
-def render_gradient_flow(result: GradientFlowResult, figure: Figure | None = None) -> bytes:
-    """PNG of the gradient norms and activation histograms, titled with the settings.
-
-    Reusing ``figure`` (from :func:`new_gradient_flow_figure`) saves building the axes anew
-    on every redraw.
+    Left: per-layer gradient norms :math:`\lVert\partial L/\partial W^{(l)}\rVert_2` on a log
+    scale. Right: activation histograms of up to six evenly spaced layers, on shared bins. The
+    figure is a standalone ``Figure`` (not pyplot, so a notebook never shows it twice); moving
+    data into existing artists instead of clearing the axes keeps a redraw cheap.
     """
-    figure = figure or new_gradient_flow_figure()
-    norms_ax, hist_ax = figure.axes
-    norms_ax.clear()
-    hist_ax.clear()
-    result.plot(ax=norms_ax)
-    norms_ax.set_title("Gradient norm per layer")
-    result.plot_activations(ax=hist_ax)
-    figure.suptitle(result.title)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+
+    def __init__(self, dpi: int = 72, max_layers: int = 6, bins: int = 40) -> None:
+        self.figure = Figure(figsize=(10, 3.6), dpi=dpi)
+        FigureCanvasAgg(self.figure)
+        self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.82, wspace=0.25)
+        self.norms_ax, self.hist_ax = self.figure.subplots(1, 2)
+        self.bins = bins
+        self.norms_ax.set_yscale("log")
+        self.norms_ax.yaxis.set_minor_locator(NullLocator())
+        self.norms_ax.set_xlabel("layer $l$ (1 = next to the input)")
+        self.norms_ax.set_ylabel("gradient norm")
+        self.norms_ax.set_title("Gradient norm per layer")
+        (self.norms_line,) = self.norms_ax.plot([], [], "o-", markersize=3)
+        self.hist_ax.set_xlabel("activation value")
+        self.hist_ax.set_ylabel("count")
+        self.hist_ax.set_title("Activations per layer")
+        colors = colormaps["viridis"](np.linspace(0, 0.9, max_layers))
+        self.histograms = [self.hist_ax.stairs([0.0], [0.0, 1.0], color=color) for color in colors]
+        self.title = self.figure.suptitle("")
+
+    def draw(self, result: GradientFlowResult) -> bytes:
+        """Show ``result`` and return the figure as PNG bytes."""
+        self._draw_norms(result.grad_norms)
+        self._draw_histograms(list(result.activations.values()))
+        self.title.set_text(result.title)
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+    def _draw_norms(self, norms: np.ndarray) -> None:
+        layers = np.arange(1, len(norms) + 1)
+        shown = np.isfinite(norms) & (norms > 0)
+        self.norms_line.set_data(layers[shown], norms[shown])
+        hidden = len(norms) - int(shown.sum())
+        note = f"{hidden} layers overflowed or zero, not shown" if hidden else ""
+        self.norms_ax.set_xlabel(f"layer $l$ (1 = next to the input) {note}".strip())
+        self.norms_ax.relim()
+        self.norms_ax.autoscale_view()
+
+    def _draw_histograms(self, activations: list[np.ndarray]) -> None:
+        picked = evenly_spaced(len(activations), len(self.histograms))
+        values = [np.asarray(activations[i], float).ravel() for i in picked]
+        values = [v[np.isfinite(v)] for v in values]
+        finite = np.concatenate(values)
+        edges = np.histogram_bin_edges(finite if finite.size else [0.0], bins=self.bins)
+        for step, index, layer_values in zip(self.histograms, picked, values, strict=False):
+            step.set_data(np.histogram(layer_values, bins=edges)[0], edges)
+            step.set_label(f"layer {index + 1}")
+            step.set_visible(True)
+        for step in self.histograms[len(picked) :]:
+            step.set_visible(False)
+            step.set_label("_hidden")
+        self.hist_ax.relim()
+        self.hist_ax.autoscale_view()
+        self.hist_ax.legend(fontsize="small", loc="upper right")
+
+
+def new_gradient_flow_figure(dpi: int = 72) -> GradientFlowFigure:
+    """A fresh :class:`GradientFlowFigure` (what every explorer draws on)."""
+    return GradientFlowFigure(dpi=dpi)
+
+
+def render_gradient_flow(
+    result: GradientFlowResult, figure: GradientFlowFigure | None = None
+) -> bytes:
+    """PNG of the gradient norms and activation histograms of ``result``, titled with its
+    settings; the same bytes whether ``figure`` is fresh or has drawn other results before."""
+    return (figure or new_gradient_flow_figure()).draw(result)
 
 
 class GradientFlowExplorer(widgets.VBox):
@@ -77,6 +131,8 @@ class GradientFlowExplorer(widgets.VBox):
         result: the :class:`~autodiff_lib.experiments.GradientFlowResult` drawn last.
         png: the PNG bytes drawn last.
         redraws: how many times the plot was drawn (each control change draws once).
+        cache: keep every drawn result and PNG by settings, so going back is instant
+            (``False`` recomputes every time, as the benchmark needs).
     """
 
     def __init__(
@@ -89,10 +145,12 @@ class GradientFlowExplorer(widgets.VBox):
         width: int = 32,
         batch: int = 64,
         seed: int = 0,
+        cache: bool = True,
     ) -> None:
         if not 1 <= depth <= MAX_DEPTH:
             raise ValueError(f"depth must be between 1 and {MAX_DEPTH}, got {depth}")
         self.width, self.batch, self.seed = width, batch, seed
+        self.cache = cache
         self.depth = widgets.IntSlider(
             value=depth, min=1, max=MAX_DEPTH, description="depth", continuous_update=False
         )
@@ -156,7 +214,7 @@ class GradientFlowExplorer(widgets.VBox):
     def redraw(self) -> GradientFlowResult:
         """Compute (or fetch from the cache) the current settings' result and draw it."""
         key = tuple(self.settings.values())
-        if key not in self._cache:
+        if not self.cache or key not in self._cache:
             result = gradient_flow(
                 **self.settings, width=self.width, batch=self.batch, seed=self.seed
             )
@@ -185,6 +243,7 @@ def gradient_flow_explorer(
     width: int = 32,
     batch: int = 64,
     seed: int = 0,
+    cache: bool = True,
 ) -> GradientFlowExplorer:
     """A :class:`GradientFlowExplorer` with these starting settings (see the module docs).
 
@@ -194,4 +253,4 @@ def gradient_flow_explorer(
         >>> explorer.result.depth
         50
     """
-    return GradientFlowExplorer(depth, activation, init, residual, norm, width, batch, seed)
+    return GradientFlowExplorer(depth, activation, init, residual, norm, width, batch, seed, cache)

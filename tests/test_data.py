@@ -72,7 +72,7 @@ def test_digits_28x28_looks_like_mnist():
     np.testing.assert_allclose(images[:, 4:24, 4:24].mean(axis=(1, 2)), X8.mean(axis=1), atol=0.02)
     # resampling the 20x20 box back to 8x8 gives the original digit back, nearly
     down = data._linear_resize_matrix(20, 8)
-    restored = np.einsum("ij,njk,lk->nil", down, images[:, 4:24, 4:24], down).reshape(-1, 64)
+    restored = (down @ images[:, 4:24, 4:24] @ down.T).reshape(-1, 64)
     assert np.corrcoef(restored.ravel(), X8.ravel())[0, 1] > 0.95
 
 
