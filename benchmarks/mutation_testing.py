@@ -5,7 +5,9 @@ For each assignment with a file ``benchmarks/mutants/<id>.py`` (plain data, see
 
 * each **mutant** ``{"cell", "find", "replace", "bug"}`` replaces ``find`` by ``replace`` in the
   solution cell ``cell`` of the master (every occurrence; ``find`` must occur) and grades the
-  result through the grader's Python API. It is *caught* when it scores below full marks;
+  result with the grader's own checks, sandbox and verdicts (``grader.evaluate``), the
+  master's reference run done once per assignment. It is *caught* when it scores below full
+  marks;
 * each **alternative** ``{"cell", "source", "why"}`` replaces the whole solution cell by another
   correct solution; it must score full marks and raise no flag.
 
@@ -226,26 +228,78 @@ def cell_source(master: nbformat.NotebookNode, cell: str) -> str:
 # --------------------------------------------------------------------------- grading
 
 
-def _grade(master_info, notebook: nbformat.NotebookNode, kind: str, label: str) -> Outcome:
-    from grader.evaluate import evaluate_submission
+class ReferenceGrader:
+    """Grades many variants of one master, running the master's own solution only once.
 
-    evaluation = evaluate_submission(master_info, notebook, STUDENT, SECRET)
-    failed = tuple(test.id for test in evaluation.tests if not test.passed)
-    return Outcome(
-        kind, label, evaluation.score, evaluation.max_score, failed, flag=evaluation.reason
-    )
+    The same steps as ``grader.evaluate.evaluate_submission`` (structure and import checks, a
+    sandboxed run of the submission's exercise cells, one verdict per graded cell against the
+    master's results), with the reference run, identical for every variant, done once here
+    instead of once per variant: that halves the cost of a mutation run.
+    ``tests/test_mutation.py`` checks that both give the same scores.
+    """
+
+    def __init__(self, master) -> None:
+        from grader import evaluate
+
+        self.master = master
+        self.tests = evaluate.build_tests(master, SECRET, STUDENT)
+        self.limits = evaluate.limits_for(master)
+        self.isolation = evaluate.default_isolation()
+        self.reference = self._run({cell.grade_id: cell.source for cell in master.exercises})
+
+    def _run(self, exercises: dict[str, str]):
+        from grader.evaluate import build_cells
+        from grader.sandbox import run_in_sandbox
+
+        cells = build_cells(self.master, exercises)
+        return run_in_sandbox(
+            cells, self.tests, self.master.forbidden_imports, self.limits, self.isolation
+        )
+
+    def grade(self, notebook: nbformat.NotebookNode, kind: str, label: str) -> Outcome:
+        """Score ``notebook``; raises ``grader.verdict.ReferenceFailure`` if the master fails."""
+        from grader.checks import forbidden_imports, structure_problems
+        from grader.evaluate import student_cells
+        from grader.verdict import ReferenceFailure, decide
+
+        master = self.master
+        if self.reference.problem:
+            raise ReferenceFailure(f"the master did not run to the end: {self.reference.problem}")
+        flags = structure_problems(master, notebook)
+        exercises = student_cells(master, notebook)
+        for grade_id, source in exercises.items():
+            flags += [
+                f"cell {grade_id} imports {module}"
+                for module in forbidden_imports(source, master.forbidden_imports)
+            ]
+        run = self._run(exercises)
+        if run.problem:
+            flags.append(run.problem)
+        score, max_score, failed = 0.0, 0.0, []
+        for test_cell in master.graded_tests:
+            verdict = decide(
+                test_cell.grade_id,
+                self.reference.results[test_cell.grade_id],
+                run.results.get(test_cell.grade_id),
+                master.hidden_tests[test_cell.grade_id],
+                not_run_reason=run.problem,
+            )
+            max_score += test_cell.points
+            if verdict.passed:
+                score += test_cell.points
+            else:
+                failed.append(test_cell.grade_id)
+        return Outcome(kind, label, score, max_score, tuple(failed), flag="; ".join(flags))
 
 
-def _job(
-    master_info, master_nb, strip_hidden, kind: str, label: str, build: Callable[[], str], cell
-):
-    """Build one variant's source and grade it; a broken spec entry becomes an error outcome."""
+def _job(grader: ReferenceGrader, master_nb, strip_hidden, kind, label, build, cell) -> Outcome:
+    """Build one variant's source and grade it; a broken entry becomes an error outcome."""
     try:
         notebook = submission(master_nb, cell, build(), strip_hidden)
     except SpecError as error:
         return Outcome(kind, label, 0.0, 0.0, error=str(error))
     try:
-        return _grade(master_info, notebook, kind, label)
+        return grader.grade(notebook, kind, label)
     except Exception as error:  # e.g. the master fails its own hidden test: report, go on
         return Outcome(kind, label, 0.0, 0.0, error=f"{type(error).__name__}: {error}")
 
@@ -259,10 +313,11 @@ def run_assignment(assignment: str, workers: int = 2) -> Report:
     master_info = load_master(master_path)
     master_nb = nbformat.read(master_path, as_version=4)
     mutants, alternatives = load_spec(MUTANTS_DIR / f"{assignment}.py")
+    grader = ReferenceGrader(master_info)
 
     def run(job: tuple[str, str, Callable[[], str], str]) -> Outcome:
         kind, label, build, cell = job
-        return _job(master_info, master_nb, strip_hidden, kind, label, build, cell)
+        return _job(grader, master_nb, strip_hidden, kind, label, build, cell)
 
     first_exercise = master_info.exercises[0].grade_id
     baseline = run(

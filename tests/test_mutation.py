@@ -163,6 +163,26 @@ def test_mutants_file_fits_its_master(assignment):
 # --------------------------------------------------------------------------- end to end
 
 
+def test_reference_grader_scores_like_the_grader():
+    """Grading against a cached reference run gives evaluate_submission's scores."""
+    from grader.evaluate import evaluate_submission
+    from grader.master import load_master
+
+    path = mt.SOLUTIONS_DIR / "05_value_engine" / "05_value_engine.ipynb"
+    master_info, master = load_master(path), nbformat.read(path, as_version=4)
+    grader = mt.ReferenceGrader(master_info)
+    source = mt.cell_source(master, "value_impl")
+    wrong_tanh = mt.mutated_source(source, "(1 - t * t) * out.grad", "(1 - t) * out.grad")
+    for variant in (source, wrong_tanh):
+        notebook = mt.submission(master, "value_impl", variant, strip_hidden)
+        ours = grader.grade(notebook, "mutant", "variant")
+        theirs = evaluate_submission(master_info, notebook, mt.STUDENT, mt.SECRET)
+        assert (ours.score, ours.max_score) == (theirs.score, theirs.max_score)
+        assert ours.failed_tests == tuple(t.id for t in theirs.tests if not t.passed)
+        assert ours.flag == theirs.reason
+    assert ours.failed_tests, "the wrong tanh derivative must fail a graded cell"
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_mutant_caught_and_every_alternative_accepted(assignment):
     report = mt.run_assignment(assignment, workers=1)
