@@ -39,7 +39,7 @@ class Optimizer:
         self, params: Iterable[Tensor] | Iterable[dict[str, Any]], defaults: dict[str, Any]
     ):
         self.defaults = defaults
-        self.state: dict[int, dict[str, Any]] = {}
+        self.state: dict[Tensor, dict[str, Any]] = {}  # per parameter, e.g. momentum buffers
         self.param_groups: list[dict[str, Any]] = []
         items = list(params)
         if not items:
@@ -70,8 +70,12 @@ class Optimizer:
         """Update every parameter that has a gradient."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    self._update(p, p.grad.data, group, self.state.setdefault(id(p), {}))
+                if p.grad is None:
+                    continue
+                state = self.state.get(p)
+                if state is None:
+                    state = self.state[p] = {}
+                self._update(p, p.grad.data, group, state)
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]):
         raise NotImplementedError

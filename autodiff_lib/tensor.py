@@ -910,6 +910,11 @@ class Tensor:
 
         return _from_op(out, (self,), vjp, "Index")
 
+    def __setitem__(self, index: Any, value: Tensor | float | Array) -> None:
+        """Assign in place (``x[0] = 1.0``); not recorded in the graph, like the ``*_`` methods."""
+        self._check_inplace()
+        self.data[_index_arg(index)] = value.data if isinstance(value, Tensor) else value
+
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         """Split into ``chunks`` equal pieces along ``dim`` (the last may be smaller)."""
         (axis,) = _normalize_dims(dim, self.ndim)

@@ -33,6 +33,7 @@ def test_sgd_momentum_buffer_by_hand():
         opt.step()
     # step 1: b = 3, p = 1 - 0.3; step 2: b = 0.9*3 + 3 = 5.7, p = 0.7 - 0.57
     assert np.allclose(p.data, [0.13])
+    assert np.allclose(opt.state[p]["momentum_buffer"], [5.7])  # keyed by parameter, as PyTorch
 
 
 def test_adam_first_step_moves_each_coordinate_by_lr():

@@ -425,6 +425,16 @@ def test_inplace_update_of_leaf_needs_no_grad():
     assert w.tolist() == [0.5, 2.5] and w.requires_grad
 
 
+def test_setitem_assigns_in_place_outside_the_graph():
+    x = torch.zeros(2, 3)
+    x[0] = 1.0
+    x[1, torch.tensor([0, 2])] = torch.tensor([5.0, 6.0])
+    assert x.tolist() == [[1.0, 1.0, 1.0], [5.0, 0.0, 6.0]]
+    w = torch.zeros(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place"):
+        w[0] = 1.0
+
+
 def test_detached_branch_gets_no_gradient():
     x = torch.tensor(2.0, requires_grad=True)
     y = x * x.detach()  # treats the second factor as a constant
