@@ -40,6 +40,7 @@ DEFAULT_MAX_NODES = 300
 _BOX_WIDTH = 150
 _BOX_HEIGHT = 46
 _OP_RADIUS = 17
+_BEND_SIZE = 8  # the lane a long edge takes in each layer it crosses
 _LAYER_GAP = 46  # between neighbouring layers
 _NODE_GAP = 16  # between neighbours in one layer
 _MARGIN = 12
@@ -89,7 +90,7 @@ class _Node:
     """One box (a value) or circle (an op) of the drawing, with its place in the layout."""
 
     key: str
-    kind: str  # "value" or "op"
+    kind: str  # "value", "op", or "bend" (a point on a long edge)
     value: Any
     is_root: bool = False
     layer: int = 0
@@ -101,11 +102,14 @@ class _Node:
     def width(self) -> float:
         if self.kind == "value":
             return _BOX_WIDTH
+        if self.kind == "bend":
+            return _BEND_SIZE
         return max(2 * _OP_RADIUS, 8 * len(str(self.value._op)) + 12)  # long names: an ellipse
 
     @property
     def height(self) -> float:
-        return _BOX_HEIGHT if self.kind == "value" else 2 * _OP_RADIUS
+        sizes = {"value": _BOX_HEIGHT, "op": 2 * _OP_RADIUS, "bend": _BEND_SIZE}
+        return sizes[self.kind]
 
 
 def draw_graph(root: Any, rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NODES) -> GraphDrawing:
@@ -129,9 +133,11 @@ def draw_graph(root: Any, rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NODE
     values = _values_inputs_first(root, max_nodes)
     nodes, edges = _build_layout_graph(values, root)
     layers = _assign_layers(nodes, edges)
-    _order_layers(layers, edges)
+    routes = _route_long_edges(nodes, edges, layers)
+    segments = [(a, b) for route in routes for a, b in zip(route, route[1:], strict=False)]
+    _order_layers(layers, segments)
     width, height = _place(layers, rankdir)
-    svg = _render(nodes, edges, width, height, rankdir)
+    svg = _render(nodes, routes, width, height, rankdir)
     num_ops = sum(1 for node in nodes.values() if node.kind == "op")
     return GraphDrawing(svg=svg, num_values=len(values), num_ops=num_ops)
 
@@ -201,6 +207,28 @@ def _assign_layers(nodes: dict[str, _Node], edges: list[tuple[str, str]]) -> lis
     return layers
 
 
+def _route_long_edges(
+    nodes: dict[str, _Node], edges: list[tuple[str, str]], layers: list[list[_Node]]
+) -> list[list[str]]:
+    """Give an edge that skips layers a small "bend" node in each layer it crosses.
+
+    The bends take part in ordering and placement like real nodes, so a long edge gets its own
+    lane instead of cutting through the boxes in between. Returns each edge as its list of keys.
+    """
+    routes = []
+    for source, target in edges:
+        route = [source]
+        for layer in range(nodes[source].layer + 1, nodes[target].layer):
+            key = f"b{len(nodes)}"
+            bend = _Node(key, "bend", None, layer=layer, position=len(layers[layer]))
+            nodes[key] = bend
+            layers[layer].append(bend)
+            route.append(key)
+        route.append(target)
+        routes.append(route)
+    return routes
+
+
 def _order_layers(layers: list[list[_Node]], edges: list[tuple[str, str]]) -> None:
     """Barycenter heuristic: sort each layer by the mean position of its neighbours."""
     by_key = {node.key: node for layer in layers for node in layer}
@@ -260,7 +288,7 @@ def _format_number(x: Any) -> str:
 
 def _render(
     nodes: dict[str, _Node],
-    edges: list[tuple[str, str]],
+    routes: list[list[str]],
     width: float,
     height: float,
     rankdir: str,
@@ -274,32 +302,42 @@ def _render(
         'fill="#6b6b6b"/></marker></defs>',
     ]
     uses: dict[tuple[str, str], int] = {}
-    for source_key, target_key in edges:
-        repeat = uses.get((source_key, target_key), 0)  # x * x: two edges, drawn apart
-        uses[(source_key, target_key)] = repeat + 1
-        parts.append(_edge_path(nodes[source_key], nodes[target_key], rankdir, repeat))
+    for route in routes:
+        ends = (route[0], route[-1])
+        repeat = uses.get(ends, 0)  # x * x: two edges, drawn apart
+        uses[ends] = repeat + 1
+        parts.append(_edge_path([nodes[key] for key in route], rankdir, repeat))
     for node in nodes.values():
-        parts.append(_value_box(node) if node.kind == "value" else _op_circle(node))
+        if node.kind == "value":
+            parts.append(_value_box(node))
+        elif node.kind == "op":
+            parts.append(_op_circle(node))
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-def _edge_path(source: _Node, target: _Node, rankdir: str, repeat: int) -> str:
+def _edge_path(route: list[_Node], rankdir: str, repeat: int) -> str:
+    """A smooth path leaving the source, through each bend, into the target, with an arrow."""
     shift = 8.0 * repeat
-    if rankdir == "LR":
-        x0, y0 = source.x + source.width / 2, source.y + shift
-        x1, y1 = target.x - target.width / 2, target.y + shift
-        bend = max(20.0, (x1 - x0) / 2)
-        curve = f"C {x0 + bend:.1f} {y0:.1f} {x1 - bend:.1f} {y1:.1f}"
-    else:
-        x0, y0 = source.x + shift, source.y + source.height / 2
-        x1, y1 = target.x + shift, target.y - target.height / 2
-        bend = max(20.0, (y1 - y0) / 2)
-        curve = f"C {x0:.1f} {y0 + bend:.1f} {x1:.1f} {y1 - bend:.1f}"
-    return (
-        f'<path class="edge" d="M {x0:.1f} {y0:.1f} {curve} {x1:.1f} {y1:.1f}" '
-        'marker-end="url(#arrow)"/>'
-    )
+    horizontal = rankdir == "LR"
+
+    def point(node: _Node, side: int) -> tuple[float, float]:
+        """Where the path leaves (side=+1) or enters (side=-1) a node."""
+        if horizontal:
+            return node.x + side * node.width / 2, node.y + shift
+        return node.x + shift, node.y + side * node.height / 2
+
+    points = [point(route[0], +1)] + [(n.x, n.y) for n in route[1:-1]] + [point(route[-1], -1)]
+    commands = [f"M {points[0][0]:.1f} {points[0][1]:.1f}"]
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        if horizontal:
+            bend = max(10.0, (x1 - x0) / 2)
+            controls = f"{x0 + bend:.1f} {y0:.1f} {x1 - bend:.1f} {y1:.1f}"
+        else:
+            bend = max(10.0, (y1 - y0) / 2)
+            controls = f"{x0:.1f} {y0 + bend:.1f} {x1:.1f} {y1 - bend:.1f}"
+        commands.append(f"C {controls} {x1:.1f} {y1:.1f}")
+    return f'<path class="edge" d="{" ".join(commands)}" marker-end="url(#arrow)"/>'
 
 
 def _value_box(node: _Node) -> str:
