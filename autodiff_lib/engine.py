@@ -199,32 +199,38 @@ class Value:
     # ------------------------------------------------------------------ the backward pass
 
     def backward(self) -> None:
-        """Set ``v.grad`` to :math:`\\partial\\,\\text{self}/\\partial v`.
+        """Set ``v.grad`` to :math:`\\partial\\,\\text{self}/\\partial v` for each node ``v`` below.
 
-        Visits the nodes in reverse topological order (every node after all the nodes that use
-        it) and applies the chain rule. Leaves accumulate (see the module docstring).
+        Kahn's algorithm, run from the output: a node's gradient is complete once every node
+        that uses it has passed its share down, and only then does the node pass its own
+        gradient on to its children (the chain rule). No recursion, so no depth limit.
+        Leaves accumulate; intermediate nodes start from zero (see the module docstring).
         """
-        order = self.topological_order()
-        for node in order:
+        uses = self._count_uses()
+        for node in uses:
             if node._prev:  # intermediate nodes start from zero on every call
                 node.grad = 0.0
         self.grad += 1.0  # d self / d self
-        for node in reversed(order):
-            upstream = node.grad
+        ready = [self]
+        while ready:
+            node = ready.pop()
+            upstream = node.grad  # complete: every user of this node has contributed
             for child, local in zip(node._prev, node._local_grads, strict=False):
                 child.grad += local * upstream
+                if child._prev:  # a leaf has nothing to pass on
+                    uses[child] -= 1
+                    if uses[child] == 0:
+                        ready.append(child)
 
     def zero_grad(self) -> None:
         """Set ``.grad = 0.0`` on this node and every node below it (inputs and parameters too)."""
-        for node in self.topological_order():
+        for node in self._count_uses():
             node.grad = 0.0
 
-    def topological_order(self) -> list[Value]:
-        """All nodes this one depends on, each after all of its children (itself last).
+    def _count_uses(self) -> dict[Value, int]:
+        """Every node below this one (itself included), with how many times it is an input.
 
-        Kahn's algorithm run from the output, without recursion (no depth limit): first count
-        how many times each node is used, then hand out a node once every use of it has been
-        seen. Reversed, this is the order in which ``backward`` visits the nodes.
+        Iterative depth-first search with an explicit stack: no recursion limit.
         """
         uses: dict[Value, int] = {self: 0}
         stack = [self]
@@ -235,6 +241,14 @@ class Value:
                 else:
                     uses[child] = 1
                     stack.append(child)
+        return uses
+
+    def topological_order(self) -> list[Value]:
+        """All nodes this one depends on, each after all of its children (itself last).
+
+        The order in which ``backward`` visits the nodes, reversed.
+        """
+        uses = self._count_uses()
         outputs_first = []
         ready = [self]
         while ready:

@@ -67,7 +67,7 @@ def moons(n: int, seed: int = 1) -> tuple[list[list[float]], list[int]]:
 def make_step(value_cls: type, model: Any, X: list[list[float]], y: list[int]) -> Callable:
     """micrograd demo's step: max-margin loss + L2, backward, SGD with learning rate 0.01."""
 
-    def step() -> int:
+    def step() -> Any:
         inputs = [[value_cls(xi) for xi in row] for row in X]
         scores = [model(row) for row in inputs]
         losses = [(1 + -yi * score).relu() for yi, score in zip(y, scores, strict=True)]
@@ -78,7 +78,7 @@ def make_step(value_cls: type, model: Any, X: list[list[float]], y: list[int]) -
         loss.backward()
         for p in model.parameters():
             p.data -= 0.01 * p.grad
-        return count_nodes(loss)
+        return loss
 
     return step
 
@@ -101,7 +101,10 @@ def bench_mlp_step(repeats: int, n_points: int) -> dict[str, float]:
     random.seed(1337)
     micrograd_step = make_step(MicrogradValue, MicrogradMLP(2, [16, 16, 1]), X, y)
     ours_step = make_step(Value, MLP(2, [16, 16, 1], rng=1337), X, y)
-    nodes = {"micrograd": micrograd_step(), "autodiff_lib": ours_step()}  # warm-up, node counts
+    nodes = {  # one warm-up step each, and the size of the graph it built
+        "micrograd": count_nodes(micrograd_step()),
+        "autodiff_lib": count_nodes(ours_step()),
+    }
     times: dict[str, list[float]] = {"micrograd": [], "autodiff_lib": []}
     for _ in range(repeats):  # alternate, so both see the same machine load
         times["micrograd"].append(median_seconds(micrograd_step, 1))
