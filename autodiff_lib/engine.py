@@ -89,22 +89,22 @@ class Value:
     # with respect to each input. ``backward`` multiplies them by the upstream gradient.
 
     def __add__(self, other: Value | Number) -> Value:
-        other = _as_value(other)
+        other = other if type(other) is Value else _as_value(other)
         # d(a + b)/da = 1,  d(a + b)/db = 1
         return Value(self.data + other.data, (self, other), "+", (1.0, 1.0))
 
     def __sub__(self, other: Value | Number) -> Value:
-        other = _as_value(other)
+        other = other if type(other) is Value else _as_value(other)
         # d(a - b)/da = 1,  d(a - b)/db = -1
         return Value(self.data - other.data, (self, other), "-", (1.0, -1.0))
 
     def __mul__(self, other: Value | Number) -> Value:
-        other = _as_value(other)
+        other = other if type(other) is Value else _as_value(other)
         # d(a * b)/da = b,  d(a * b)/db = a
         return Value(self.data * other.data, (self, other), "*", (other.data, self.data))
 
     def __truediv__(self, other: Value | Number) -> Value:
-        other = _as_value(other)
+        other = other if type(other) is Value else _as_value(other)
         if other.data == 0:
             raise ZeroDivisionError(f"division by a Value holding 0 ({self!r} / {other!r})")
         quotient = self.data / other.data
