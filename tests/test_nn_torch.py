@@ -111,6 +111,11 @@ def test_batchnorm_train_then_eval_matches(affine, shape):
     forward_backward(ours, ref, x * 0.5, steps=1)
 
 
+def test_batchnorm_cumulative_average_matches():
+    ours, ref = twin(nn.BatchNorm1d(5, momentum=None), ptnn.BatchNorm1d(5, momentum=None))
+    forward_backward(ours, ref, np.random.default_rng(7).normal(1.0, 2.0, (6, 5)), steps=3)
+
+
 def test_batchnorm_without_running_stats_matches():
     ours, ref = twin(
         nn.BatchNorm1d(5, track_running_stats=False), ptnn.BatchNorm1d(5, track_running_stats=False)

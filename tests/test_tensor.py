@@ -58,6 +58,15 @@ def test_default_dtypes_and_no_upcasting():
     assert (torch.tensor(np.ones(2)) * 2.0).dtype == torch.float64  # numpy keeps its dtype
 
 
+def test_dtype_conversion_is_differentiable_and_grad_keeps_the_leaf_dtype():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x.double() * torch.tensor([3.0, 4.0], dtype=torch.float64)
+    assert y.dtype == torch.float64
+    y.sum().backward()
+    assert x.grad.dtype == torch.float32 and x.grad.tolist() == [3.0, 4.0]
+    assert x.float() is x and x.to(torch.float32) is x
+
+
 def test_shape_constructors_accept_ints_or_tuple():
     assert torch.zeros(2, 3).shape == torch.zeros((2, 3)).shape == (2, 3)
     assert torch.ones([4]).shape == (4,)
@@ -374,10 +383,10 @@ def test_backward_with_explicit_gradient_and_scalar_requirement():
 def test_deep_chain_has_no_recursion_limit():
     x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
     y = x
-    for _ in range(20000):  # micrograd's recursive sort fails near 1000
+    for _ in range(10000):  # micrograd's recursive sort fails near 1000
         y = y * 1.0001
     y.backward()
-    assert np.isclose(x.grad.item(), 1.0001**20000, rtol=1e-9)
+    assert np.isclose(x.grad.item(), 1.0001**10000, rtol=1e-9)
 
 
 def test_graph_has_no_reference_cycles():

@@ -241,14 +241,15 @@ class BatchNorm1d(Module):
 
     Training mode: normalise each channel with the batch mean and biased variance, then
     :math:`\gamma \hat x + \beta`; update ``running_mean`` and ``running_var`` (unbiased batch
-    variance) with ``momentum``. Evaluation mode: use the running statistics.
+    variance) with ``momentum`` (``None``: a cumulative average over all batches so far).
+    Evaluation mode: use the running statistics.
     """
 
     def __init__(
         self,
         num_features: int,
         eps: float = 1e-5,
-        momentum: float = 0.1,
+        momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
     ) -> None:
@@ -280,8 +281,11 @@ class BatchNorm1d(Module):
                 f"(N, {self.num_features}, L), got {x.shape}"
             )
         use_batch_stats = self.training or self.running_mean is None
+        momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1
+            if self.momentum is None:  # cumulative average: the n-th batch gets weight 1/n
+                momentum = 1.0 / self.num_batches_tracked.item()
         return F.batch_norm(
             x,
             self.running_mean,
@@ -289,7 +293,7 @@ class BatchNorm1d(Module):
             self.weight,
             self.bias,
             training=use_batch_stats,
-            momentum=self.momentum,
+            momentum=momentum,
             eps=self.eps,
         )
 
