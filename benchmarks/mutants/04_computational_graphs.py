@@ -61,7 +61,7 @@ MUTANTS = [
             "    visit(root)\n"
             "    return order\n"
         ),
-        "bug": "recursive depth-first search (RecursionError on the 100,000-node chain)",
+        "bug": "recursive depth-first search (RecursionError on the 50,000-node chain)",
     },
     {
         "cell": "ex_topological_order",
