@@ -24,6 +24,7 @@ import io
 from typing import Any
 
 import ipywidgets as widgets
+import matplotlib.style
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -49,10 +50,16 @@ class GradientFlowFigure:
     Left: per-layer gradient norms :math:`\lVert\partial L/\partial W^{(l)}\rVert_2` on a log
     scale. Right: activation histograms of up to six evenly spaced layers, on shared bins. The
     figure is a standalone ``Figure`` (not pyplot, so a notebook never shows it twice); moving
-    data into existing artists instead of clearing the axes keeps a redraw cheap.
+    data into existing artists instead of clearing the axes keeps a redraw cheap. It is built
+    and drawn with matplotlib's default style, so the same result gives the same PNG bytes in
+    any process, whatever the notebook's ``rcParams``.
     """
 
     def __init__(self, dpi: int = 72, max_layers: int = 6, bins: int = 40) -> None:
+        with matplotlib.style.context("default"):
+            self._build(dpi, max_layers, bins)
+
+    def _build(self, dpi: int, max_layers: int, bins: int) -> None:
         self.figure = Figure(figsize=(10, 3.6), dpi=dpi)
         FigureCanvasAgg(self.figure)
         self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.82, wspace=0.25)
@@ -73,11 +80,12 @@ class GradientFlowFigure:
 
     def draw(self, result: GradientFlowResult) -> bytes:
         """Show ``result`` and return the figure as PNG bytes."""
-        self._draw_norms(result.grad_norms)
-        self._draw_histograms(list(result.activations.values()))
-        self.title.set_text(result.title)
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png")
+        with matplotlib.style.context("default"):
+            self._draw_norms(result.grad_norms)
+            self._draw_histograms(list(result.activations.values()))
+            self.title.set_text(result.title)
+            buffer = io.BytesIO()
+            self.figure.savefig(buffer, format="png")
         return buffer.getvalue()
 
     def _draw_norms(self, norms: np.ndarray) -> None:

@@ -7,6 +7,7 @@ import importlib.util
 from pathlib import Path
 
 import ipywidgets as widgets
+import matplotlib
 import numpy as np
 import pytest
 
@@ -96,6 +97,14 @@ def test_the_plot_matches_a_fresh_render_of_the_same_settings(explorer):
         new_gradient_flow_figure(),
     )
     assert explorer.png == expected
+
+
+def test_the_png_does_not_depend_on_the_notebooks_rcparams():
+    result = gradient_flow(depth=4, activation="tanh", width=8, batch=8)
+    plain = render_gradient_flow(result, new_gradient_flow_figure())
+    restyled = {"font.size": 15, "figure.facecolor": (1, 1, 1, 0), "lines.linewidth": 4}
+    with matplotlib.rc_context(restyled):
+        assert render_gradient_flow(result, new_gradient_flow_figure()) == plain
 
 
 def test_update_sets_several_controls_and_draws_once(explorer):
