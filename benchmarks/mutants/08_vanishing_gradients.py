@@ -71,7 +71,8 @@ MUTANTS = [
     {
         "cell": "ex_layer_gradient_norms",
         "find": "        if parameter.grad is None:\n            raise ValueError(",
-        "replace": "        if parameter.grad is None:\n            continue\n            raise ValueError(",
+        "replace": "        if parameter.grad is None:\n"
+        "            continue\n            raise ValueError(",
         "bug": "silently skips parameters without a gradient instead of raising",
     },
     {
@@ -101,8 +102,8 @@ MUTANTS = [
     {
         "cell": "ex_plot_grad_flow",
         "find": 'ax.bar(range(len(ave_grads)), ave_grads, align="center")',
-        "replace": 'ax.bar(range(len(ave_grads)), sorted(ave_grads), align="center")',
-        "bug": "bars drawn in the wrong order (not the returned heights)",
+        "replace": 'ax.bar(range(len(ave_grads)), ave_grads[::-1], align="center")',
+        "bug": "bars drawn output-first, so they no longer match their labels",
     },
     {
         "cell": "ex_plot_grad_flow",
@@ -112,7 +113,8 @@ MUTANTS = [
     },
     {
         "cell": "ex_plot_grad_flow",
-        "find": "    new_figure = ax is None\n    if new_figure:\n        ax = plt.figure(figsize=(10, 8)).gca()\n",
+        "find": "    new_figure = ax is None\n    if new_figure:\n"
+        "        ax = plt.figure(figsize=(10, 8)).gca()\n",
         "replace": "    new_figure = True\n    ax = plt.figure(figsize=(10, 8)).gca()\n",
         "bug": "ignores the ax argument and always draws into a new figure",
     },
@@ -121,7 +123,7 @@ MUTANTS = [
 ALTERNATIVES = [
     {
         "cell": "ex_sigmoid_bound",
-        "source": '''def sigmoid_derivative(z):
+        "source": """def sigmoid_derivative(z):
     z = np.asarray(z, dtype=float)
     return np.exp(-z) / (1.0 + np.exp(-z)) ** 2
 
@@ -129,12 +131,12 @@ ALTERNATIVES = [
 def sigmoid_chain_bound(weights):
     weights = np.abs(np.asarray(weights, dtype=float))
     return float(np.prod(weights) / 4 ** (weights.size - 1))
-''',
+""",
         "why": "derivative as e^-z / (1 + e^-z)^2 and the bound with numpy",
     },
     {
         "cell": "ex_layer_gradient_norms",
-        "source": '''def layer_gradient_norms(model):
+        "source": """def layer_gradient_norms(model):
     result = {}
     for name, p in model.named_parameters():
         if "bias" in name or not p.requires_grad:
@@ -143,12 +145,12 @@ def sigmoid_chain_bound(weights):
             raise ValueError(f"{name} has no .grad; run backward first")
         result[name] = float(np.linalg.norm(p.grad.numpy().ravel()))
     return result
-''',
+""",
         "why": "np.linalg.norm of the flattened gradient",
     },
     {
         "cell": "ex_plot_grad_flow",
-        "source": '''def plot_grad_flow(named_parameters, ax=None):
+        "source": """def plot_grad_flow(named_parameters, ax=None):
     kept = [(n, p) for n, p in named_parameters if p.requires_grad and "bias" not in n]
     layers = [n for n, _ in kept]
     ave_grads = [p.grad.abs().mean().item() for _, p in kept]
@@ -160,7 +162,7 @@ def sigmoid_chain_bound(weights):
     ax.set_xticklabels(layers, rotation=90)
     ax.set(xlabel="Layers", ylabel="Average gradient", title="Gradient flow")
     return layers, ave_grads
-''',
+""",
         "why": "the slide's tensor methods (.abs().mean().item()) and set_xticklabels",
     },
 ]

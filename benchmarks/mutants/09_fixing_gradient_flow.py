@@ -157,7 +157,8 @@ MUTANTS = [
     {
         "cell": "ex_clip",
         "find": "    return [np.asarray(g, dtype=float) * scale for g in grads], total_norm",
-        "replace": "    return [np.asarray(g, dtype=float) * scale for g in grads], total_norm * scale",
+        "replace": "    return [np.asarray(g, dtype=float) * scale for g in grads], "
+        "total_norm * scale",
         "bug": "returns the norm after clipping instead of before",
     },
 ]
@@ -165,7 +166,7 @@ MUTANTS = [
 ALTERNATIVES = [
     {
         "cell": "ex_leaky_relu",
-        "source": '''def leaky_relu(x, negative_slope=0.01):
+        "source": """def leaky_relu(x, negative_slope=0.01):
     x = np.array(x, dtype=float)
     return np.maximum(negative_slope * x, x)
 
@@ -175,24 +176,24 @@ def leaky_relu_derivative(x, negative_slope=0.01):
     grad = np.ones_like(x)
     grad[x < 0] = negative_slope
     return grad
-''',
+""",
         "why": "max(alpha x, x) form and a mask assignment (derivative 1 at exactly 0)",
     },
     {
         "cell": "ex_init",
-        "source": '''def xavier_uniform(fan_in, fan_out, rng):
+        "source": """def xavier_uniform(fan_in, fan_out, rng):
     bound = np.sqrt(6 / (fan_in + fan_out))
     return (2 * rng.random((fan_in, fan_out)) - 1) * bound
 
 
 def he_normal(fan_in, fan_out, rng):
     return rng.standard_normal((fan_in, fan_out)) * np.sqrt(2 / fan_in)
-''',
+""",
         "why": "rescaled rng.random and rng.standard_normal instead of uniform/normal",
     },
     {
         "cell": "ex_residual",
-        "source": '''def residual_block_forward(x, W1, b1, W2, b2):
+        "source": """def residual_block_forward(x, W1, b1, W2, b2):
     hidden = x @ W1 + b1
     mask = hidden > 0
     branch = (hidden * mask) @ W2 + b2
@@ -208,12 +209,12 @@ def residual_block_backward(dy, cache):
         cache["h"].T @ dy,
         np.sum(dy, axis=0),
     )
-''',
+""",
         "why": "dict cache and a boolean mask multiplied in",
     },
     {
         "cell": "ex_batchnorm",
-        "source": '''def batchnorm_forward(x, gamma, beta, eps=1e-5):
+        "source": """def batchnorm_forward(x, gamma, beta, eps=1e-5):
     mu = np.mean(x, axis=0)
     xc = x - mu
     var = np.mean(xc**2, axis=0)
@@ -236,16 +237,16 @@ def batchnorm_backward(dy, cache):
     dmu = -np.sum(dxc, axis=0)
     dx = dxc + dmu / n
     return dx, dgamma, dbeta
-''',
+""",
         "why": "step-by-step backward through every intermediate instead of the closed form",
     },
     {
         "cell": "ex_clip",
-        "source": '''def clip_grad_norm(grads, max_norm):
+        "source": """def clip_grad_norm(grads, max_norm):
     total_norm = float(np.sqrt(sum(np.vdot(g, g) for g in grads)))
     clip_coef = min(1.0, max_norm / (total_norm + 1e-6))
     return [g.copy() * clip_coef for g in grads], total_norm
-''',
+""",
         "why": "PyTorch's form with 1e-6 in the denominator and min(1, coef)",
     },
 ]
