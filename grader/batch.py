@@ -28,7 +28,6 @@ from grader.report import REPORT_NAME, read_report, write_report
 from grader.secret import course_secret
 from grader.verdict import ReferenceFailure
 
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
 ZIP_MAX_BYTES = 1024**3
 
 
@@ -48,25 +47,50 @@ def collect(source: Path, assignment: str, extract_to: Path) -> dict[str, Path]:
     """Student id -> folder holding that student's files, from a folder or an LMS zip.
 
     Accepted layouts: ``DIR/<student>/<files>``, nbgrader's ``DIR/<student>/<assignment>/``,
-    the same inside a zip, or inside a single wrapping folder of the zip.
+    the same inside a zip, or inside one folder wrapping them. Folder names become student ids
+    (characters other than letters, digits and ``_.@+-`` turn into ``_``).
     """
     if source.is_file() and zipfile.is_zipfile(source):
         source = _extract(source, extract_to)
     if not source.is_dir():
         raise FileNotFoundError(f"{source} is neither a folder nor a zip of submissions")
-    entries = [p for p in source.iterdir() if not p.name.startswith((".", "__MACOSX"))]
-    if len(entries) == 1 and entries[0].is_dir() and not any(entries[0].glob("*.ipynb")):
-        inner = [p for p in entries[0].iterdir() if p.is_dir()]
-        if inner and all(not (p / f"{assignment}.ipynb").exists() for p in [entries[0]]):
-            if entries[0].name in ("submitted", assignment) or len(inner) > 1:
-                source, entries = entries[0], inner
-    folders = {}
-    for entry in sorted(entries):
+    source = _unwrap(source)
+    folders: dict[str, Path] = {}
+    for entry in _visible(source):
         if not entry.is_dir():
             continue
+        student = student_id(entry.name, taken=folders)
         nested = entry / assignment
-        folders[entry.name] = nested if nested.is_dir() else entry
+        folders[student] = nested if nested.is_dir() else entry
     return folders
+
+
+def _visible(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if not p.name.startswith((".", "__MACOSX")))
+
+
+def _unwrap(source: Path) -> Path:
+    """An LMS zip often wraps the student folders in one more folder: look inside it."""
+    entries = _visible(source)
+    if len(entries) == 1 and entries[0].is_dir():
+        inner = _visible(entries[0])
+        if inner and all(p.is_dir() for p in inner):
+            if entries[0].name == "submitted" or len(inner) > 1:
+                return entries[0]
+    return source
+
+
+def student_id(folder_name: str, taken: dict[str, Path]) -> str:
+    """A usable nbgrader student id for a folder name, unique within the batch.
+
+    >>> student_id("Doe, Jane (12)", {})
+    'Doe__Jane__12_'
+    """
+    base = re.sub(r"[^A-Za-z0-9_.@+-]", "_", folder_name).lstrip(".") or "student"
+    candidate, number = base, 2
+    while candidate in taken:
+        candidate, number = f"{base}_{number}", number + 1
+    return candidate
 
 
 def _extract(archive: Path, target: Path) -> Path:
@@ -87,8 +111,6 @@ def stage(course_root: Path, assignment: str, folders: dict[str, Path]) -> list[
     """Copy each student's files to ``submitted/<student>/<assignment>/`` (nbgrader's layout)."""
     staged = []
     for student, folder in folders.items():
-        if not STUDENT_ID.match(student):
-            raise ValueError(f"{student!r} is not a usable student id (folder {folder})")
         target = course_root / "submitted" / student / assignment
         if folder.resolve() != target.resolve():
             if target.exists():

@@ -350,3 +350,19 @@ def test_validate_tells_students_what_to_fix_before_submitting(tmp_path, capsys)
     assert main(["--course-dir", str(root), "validate", str(cheat)]) == 1
     out = capsys.readouterr().out
     assert "imports autodiff_lib" in out and "importing autodiff_lib earns no marks" in out
+
+
+def test_submissions_are_collected_from_every_layout(tmp_path):
+    from grader.batch import collect
+
+    plain = tmp_path / "plain"
+    (plain / "Doe, Jane").mkdir(parents=True)
+    (plain / "Doe, Jane" / "tiny_value.ipynb").write_text("{}")
+    (plain / "bob" / "tiny_value").mkdir(parents=True)  # nbgrader's submitted/ layout
+    (plain / "bob" / "tiny_value" / "tiny_value.ipynb").write_text("{}")
+    found = collect(plain, "tiny_value", tmp_path / "unused")
+    assert found == {"Doe__Jane": plain / "Doe, Jane", "bob": plain / "bob" / "tiny_value"}
+    wrapped = tmp_path / "wrapped" / "submitted" / "carol"
+    wrapped.mkdir(parents=True)
+    (wrapped / "tiny_value.ipynb").write_text("{}")
+    assert collect(tmp_path / "wrapped", "tiny_value", tmp_path / "unused") == {"carol": wrapped}
