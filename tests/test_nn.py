@@ -407,6 +407,34 @@ def test_full_backward_hooks_give_per_layer_gradients():
     assert out.shape == (5, 2)
 
 
+def test_forward_pre_hook_can_replace_inputs():
+    layer = nn.Identity()
+    layer.register_forward_pre_hook(lambda m, inputs: inputs[0] * 2)
+    assert layer(torch.ones(2)).tolist() == [2.0, 2.0]
+
+
+def test_backward_hook_on_a_cell_with_two_tensor_inputs_and_tuple_output():
+    torch.manual_seed(0)
+    cell = nn.LSTMCell(3, 2).double()
+    calls = []
+    cell.register_full_backward_hook(lambda m, gin, gout: calls.append((gin, gout)))
+    x, h, c = leaf((4, 3)), leaf((4, 2), seed=1), leaf((4, 2), seed=2)
+    h_new, c_new = cell(x, (h, c))
+    h_new.sum().backward()
+    assert len(calls) == 1
+    grad_input, grad_output = calls[0]
+    assert np.allclose(grad_input[0].data, x.grad.data)  # first positional input: x
+    assert np.allclose(grad_output[0].data, 1.0)
+
+
+def test_backward_hook_must_not_return_a_value():
+    layer = nn.Linear(2, 2)
+    layer.register_full_backward_hook(lambda m, gin, gout: gin)
+    x = torch.randn(3, 2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="return None"):
+        layer(x).sum().backward()
+
+
 # --------------------------------------------------------------------------------------------
 # Initialisation
 # --------------------------------------------------------------------------------------------
