@@ -125,7 +125,7 @@ def make_norm(norm: str | None, width: int) -> nn.Module | None:
     return None
 
 
-def deep_mlp(
+def hidden_blocks(
     depth: int,
     width: int,
     activation: str,
@@ -146,7 +146,11 @@ def deep_mlp(
         linear = nn.Linear(width, width)
         init_linear_(linear, init)
         norm_layer = make_norm(norm, width)
-        parts = [linear, *([norm_layer] if norm_layer else []), make_activation(activation)]
+        parts = [
+            linear,
+            *([norm_layer] if norm_layer is not None else []),
+            make_activation(activation),
+        ]
         block = nn.Sequential(*parts)
         blocks.append(nn.Residual(block) if residual else block)
         linears.append(linear)
@@ -300,7 +304,7 @@ def gradient_flow(
 ) -> GradientFlowResult:
     r"""One forward and backward pass through ``depth`` hidden blocks; gradients per layer.
 
-    The network is :func:`deep_mlp` followed by a ``Linear(width, 1)`` head; the input and
+    The network is :func:`hidden_blocks` followed by a ``Linear(width, 1)`` head; the input and
     the regression target are standard normal, the loss is the mean squared error. What
     the lessons read from it:
 
@@ -315,7 +319,7 @@ def gradient_flow(
     """
     init = canonical_init(init)
     ad.manual_seed(seed)
-    body, linears = deep_mlp(depth, width, activation, init, residual, norm)
+    body, linears = hidden_blocks(depth, width, activation, init, residual, norm)
     model = nn.Sequential(body, nn.Linear(width, 1))
     x = ad.randn(batch, width)
     target = ad.randn(batch, 1)
@@ -543,7 +547,7 @@ def exploding_gradients(
     if scale <= 0:
         raise ValueError(f"scale must be > 0, got {scale}")
     ad.manual_seed(seed)
-    body, linears = deep_mlp(depth, width, "relu", init="he")
+    body, linears = hidden_blocks(depth, width, "relu", init="he")
     for linear in linears:
         linear.weight.data *= scale
     model = nn.Sequential(body, nn.Linear(width, 1))
@@ -694,7 +698,7 @@ def residual_vs_plain(
     histories = {}
     for residual in (False, True):
         ad.manual_seed(seed)
-        body, _ = deep_mlp(depth, width, activation, residual=residual)
+        body, _ = hidden_blocks(depth, width, activation, residual=residual)
         model = nn.Sequential(nn.Linear(X.shape[1], width), body, nn.Linear(width, 10))
         histories[residual] = train(
             model,
