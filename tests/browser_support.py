@@ -76,7 +76,7 @@ def _stop_group(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def jupyter_lab(root_dir: Path, state_dir: Path, timeout: float = 60.0) -> Iterator[str]:
+def jupyter_lab(root_dir: Path, state_dir: Path, timeout: float = 120.0) -> Iterator[str]:
     """Serve ``root_dir`` with JupyterLab; yields the base URL; stops the server's group."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
@@ -139,7 +139,7 @@ def chromium_page(playwright: Any, profile_dir: Path) -> Iterator[Any]:
         context.close()
 
 
-def open_and_run_all(page: Any, base_url: str, notebook: str, timeout_ms: int = 60_000) -> None:
+def open_and_run_all(page: Any, base_url: str, notebook: str, timeout_ms: int = 120_000) -> None:
     """Open ``notebook`` in JupyterLab, wait for an idle, ready kernel, then run all cells."""
     page.goto(f"{base_url}/lab/tree/{notebook}", timeout=timeout_ms)
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout_ms)
@@ -154,7 +154,7 @@ def open_and_run_all(page: Any, base_url: str, notebook: str, timeout_ms: int = 
     )
 
 
-def wait_for_kernel_idle(page: Any, timeout_ms: int = 60_000) -> None:
+def wait_for_kernel_idle(page: Any, timeout_ms: int = 120_000) -> None:
     """Wait until the notebook's kernel reports idle (all queued cells done)."""
     page.wait_for_function(
         """() => {
@@ -172,7 +172,7 @@ def wait_for_stable_src(
     selector: str,
     different_from: str | None = None,
     settle_s: float = 1.5,
-    timeout_s: float = 60.0,
+    timeout_s: float = 120.0,
 ) -> str:
     """The ``src`` of ``selector`` once it differs from ``different_from`` and stays the same
     for ``settle_s`` seconds (so a test never judges an intermediate redraw)."""
@@ -188,7 +188,7 @@ def wait_for_stable_src(
     raise AssertionError(f"{selector} did not settle on a new image within {timeout_s} s")
 
 
-def run_cell_and_read_output(page: Any, index: int, timeout_ms: int = 60_000) -> str:
+def run_cell_and_read_output(page: Any, index: int, timeout_ms: int = 120_000) -> str:
     """Run the notebook cell ``index`` in the browser; return the text of its stream output."""
     page.evaluate(
         """async (index) => {

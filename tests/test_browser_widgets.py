@@ -117,7 +117,7 @@ def test_explorer_redraws_for_new_depth_and_activation(tmp_path):
     with jupyter_lab(tmp_path, tmp_path / "state") as url, sync_playwright() as playwright:
         with chromium_page(playwright, tmp_path / "chromium-profile") as page:
             open_and_run_all(page, url, notebook)
-            page.wait_for_selector(IMAGE, timeout=60_000)
+            page.wait_for_selector(IMAGE, timeout=120_000)
             wait_for_kernel_idle(page)
             first_src = wait_for_stable_src(page, IMAGE)
             page.screenshot(path=ARTIFACTS / "explorer-1-start.png", full_page=True)

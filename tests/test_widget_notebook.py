@@ -25,6 +25,9 @@ MASTER_08 = ROOT / "solutions" / "08_vanishing_gradients" / "08_vanishing_gradie
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
+# one worker executes the shared notebook once for all the tests of this module
+pytestmark = pytest.mark.xdist_group("widget_notebook")
+
 
 def _lesson_explorer_source() -> str:
     master = nbformat.read(MASTER_08, as_version=4)
