@@ -77,6 +77,11 @@ class Value:
             if not isinstance(data, Real):
                 raise TypeError(f"Value holds a real number, got {type(data).__name__}: {data!r}")
             data = float(data)
+        elif len(_local_grads) != len(_children):
+            raise ValueError(
+                f"a Value made from {len(_children)} children needs one local derivative per "
+                f"child (_local_grads), got {len(_local_grads)}"
+            )
         self.data = data
         self.grad = 0.0
         self._prev = _children if type(_children) is tuple else tuple(_children)

@@ -244,6 +244,7 @@ def test_repr_and_leaf_conversion() -> None:
         (lambda: Value(-8.0) ** 0.5, ValueError),
         (lambda: Value(-2.0) ** Value(0.5), ValueError),
         (lambda: Value(1.0) ** "2", TypeError),
+        (lambda: Value(2.0, (Value(1.0), Value(1.0)), "+"), ValueError),  # no local derivatives
     ],
 )
 def test_bad_input_raises_a_clear_error(bad, error) -> None:
