@@ -122,3 +122,15 @@ def test_training_separates_a_small_dataset() -> None:
     accuracy = sum((model(x).data > 0) == (y > 0) for x, y in data) / len(data)
     assert losses[-1] < 0.5 * losses[0]
     assert accuracy == 1.0
+
+
+@pytest.mark.parametrize(
+    "module", ["numerical", "symbolic", "forward", "engine", "viz", "nn_scalar"]
+)
+def test_docstring_examples_of_the_scalar_modules_run(module: str) -> None:
+    """The examples in the scalar modules' docstrings are documentation: they must stay true."""
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"autodiff_lib.{module}"))
+    assert result.attempted > 0 and result.failed == 0
