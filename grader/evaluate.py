@@ -179,6 +179,10 @@ def evaluate_submission(
         )
     if student_run.problem:
         evaluation.flag(student_run.problem)
+    for grade_id in student_run.truncated:
+        evaluation.flag(
+            f"cell {grade_id} printed more than {limits.output_chars} characters (the rest was cut)"
+        )
     evaluation.cell_outputs = {
         grade_id: [_notebook_output(output) for output in outputs]
         for grade_id, outputs in student_run.outputs.items()

@@ -6,7 +6,8 @@ and talks to it over a private channel, one JSON object per line:
 1. grader -> runner: the *cells job* ``{"cells": [{"id", "kind", "source"}], "forbidden": [...],
    "cell_timeout": s, "output_limit": n, "drop_to_uid": uid or null}``.
 2. runner -> grader: ``{"event": "cell", "id": ...}`` before each cell, then
-   ``{"event": "cells_done", "outputs": {id: [nbformat outputs]}, "problem": ... or null}``.
+   ``{"event": "cells_done", "outputs": {id: [nbformat outputs]}, "truncated": [ids],
+   "problem": ... or null}``.
 3. grader -> runner: the *tests job* ``{"tests": [{"id", "source", "seed"}]}``; it is sent only
    after the cells' outputs are recorded, so no student cell can print the hidden tests.
 4. runner -> grader: ``{"event": "test", "id": ...}`` before each test, then
@@ -188,7 +189,7 @@ def display(*objects, **kwargs):
 
 
 def run_cell(cell, namespace, sources, cell_timeout, output_limit):
-    """Execute one cell; return its nbformat outputs and a problem (or None)."""
+    """Execute one cell; return its nbformat outputs, whether they were cut, and a problem."""
     kind, cell_id, source = cell["kind"], cell["id"], cell["source"]
     filename = f"<{kind if kind != 'solution' else 'cell'} {cell_id}>"
     sources[filename] = source
@@ -216,7 +217,7 @@ def run_cell(cell, namespace, sources, cell_timeout, output_limit):
         outputs.append(("error", describe_error(error, sources)))
     finally:
         sys.stdout, sys.stderr = saved
-    nb_outputs = []
+    nb_outputs, cut = [], bool(stdout.dropped or stderr.dropped)
     for name, stream in (("stdout", stdout), ("stderr", stderr)):
         if stream.size or stream.dropped:
             nb_outputs.append({"output_type": "stream", "name": name, "text": stream.getvalue()})
@@ -225,7 +226,7 @@ def run_cell(cell, namespace, sources, cell_timeout, output_limit):
             nb_outputs.append({"output_type": "execute_result", "text": value})
         else:
             nb_outputs.append({"output_type": "error", **value})
-    return nb_outputs, problem
+    return nb_outputs, cut, problem
 
 
 class Check:
@@ -298,15 +299,17 @@ def main():
     namespace["get_ipython"] = StubShell
     namespace["display"] = display
     sources = {}
-    outputs, problem = {}, None
+    outputs, truncated, problem = {}, [], None
     for cell in job["cells"]:
         send({"event": "cell", "id": cell["id"]})
-        outputs[cell["id"]], problem = run_cell(
+        outputs[cell["id"]], cut, problem = run_cell(
             cell, namespace, sources, job["cell_timeout"], job["output_limit"]
         )
+        if cut:
+            truncated.append(cell["id"])
         if problem is not None:
             break
-    send({"event": "cells_done", "outputs": outputs, "problem": problem})
+    send({"event": "cells_done", "outputs": outputs, "truncated": truncated, "problem": problem})
     if problem is not None:
         return
     tests = receive(channel_in)["tests"]

@@ -52,6 +52,7 @@ class RunRecord:
     """What one sandboxed run reported: cell outputs, hidden-test results, or why it stopped."""
 
     outputs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    truncated: list[str] = field(default_factory=list)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     problem: str | None = None
     isolation: str = "bubblewrap"
@@ -263,6 +264,7 @@ def _converse(process, job, tests, limits: Limits, record: RunRecord) -> None:
                 current = f"{event} {message.get('id')}"
             elif event == "cells_done":
                 record.outputs = message.get("outputs") or {}
+                record.truncated = [str(i) for i in message.get("truncated") or []]
                 problem = message.get("problem")
                 if problem:
                     record.problem = _problem_reason(problem, limits)

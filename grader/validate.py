@@ -21,6 +21,7 @@ class Validation:
     """What ``validate`` found: problems to fix and the self-checks' results."""
 
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     selfchecks: list[tuple[str, bool, str]] = field(default_factory=list)
 
     @property
@@ -29,6 +30,7 @@ class Validation:
 
     def text(self) -> str:
         lines = [f"problem: {problem}" for problem in self.problems]
+        lines += [f"note: {note}" for note in self.notes]
         for grade_id, passed, message in self.selfchecks:
             status = "ok  " if passed else "FAIL"
             lines.append(f"{status} {grade_id}" + (f": {message}" if message else ""))
@@ -48,6 +50,16 @@ def validate_notebook(path: Path, master: Master) -> Validation:
         expected = f"{master.assignment}.ipynb"
         result.problems.append(f"the notebook is named {path.name}, expected {expected}")
     result.problems += structure_problems(master, notebook)
+    added = [
+        cell
+        for cell in notebook.cells
+        if cell.cell_type == "code" and not cell.metadata.get("nbgrader") and cell.source.strip()
+    ]
+    if added:
+        result.notes.append(
+            f"{len(added)} code cell(s) you added are not run when grading: anything your "
+            "answers need must be in the exercise cells"
+        )
     exercises = student_cells(master, notebook)
     for grade_id, source in exercises.items():
         for module in forbidden_imports(source, master.forbidden_imports):

@@ -282,6 +282,7 @@ def test_outputs_are_truncated_and_exceptions_point_at_the_students_line():
     record = sandbox_run(source, limits=Limits(cell_timeout=5, output_chars=1000))
     stream, error = record.outputs["ex"]
     assert len(stream["text"]) < 1100 and "characters of output cut" in stream["text"]
+    assert record.truncated == ["ex"]
     assert error["ename"] == "ZeroDivisionError"
     assert error["frames"][-1] == ["ex", 3, "return 1 / 0"]
 
@@ -334,15 +335,16 @@ def test_validate_tells_students_what_to_fix_before_submitting(tmp_path, capsys)
     from grader.cli import main
 
     root = kit.make_course(tmp_path / "course")
-    good = kit.write(
-        kit.submission(root, kit.master_solution(root)), tmp_path / "a/tiny_value.ipynb"
-    )
+    solved = kit.submission(root, kit.master_solution(root))
+    solved.cells.append(nbformat.v4.new_code_cell("print('my scratch work')"))
+    good = kit.write(solved, tmp_path / "a/tiny_value.ipynb")
     wrong = kit.write(kit.submission(root, kit.wrong_tanh(root)), tmp_path / "b/tiny_value.ipynb")
     cheat = kit.write(
         kit.submission(root, "from autodiff_lib import Value"), tmp_path / "c/tiny_value.ipynb"
     )
     assert main(["--course-dir", str(root), "validate", str(good)]) == 0
-    assert "Ready to submit." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Ready to submit." in out and "1 code cell(s) you added are not run" in out
     assert main(["--course-dir", str(root), "validate", str(wrong)]) == 1
     out = capsys.readouterr().out
     assert "ok   test_mul" in out

@@ -97,6 +97,7 @@ while True:
     pass
 """,
         "memory_hog": "hog = bytearray(3 * 1024**3)\n",
+        "too_much_output": "for line in range(100000):\n    print('line', line)\n",
         "crash": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
         "forbidden_import": "from autodiff_lib import Value\n",
         "fork_bomb": f"""
@@ -187,7 +188,7 @@ def report(batch, student):
 
 
 def test_every_student_gets_a_report(batch):
-    assert len(batch["reports"]) == 24
+    assert len(batch["reports"]) == 25
 
 
 def test_honest_submissions_get_their_scores_and_teaching_messages(batch):
@@ -218,6 +219,7 @@ def test_honest_submissions_get_their_scores_and_teaching_messages(batch):
         ("forbidden_import", "imports autodiff_lib"),
         ("infinite_loop", "ran longer than 5 s"),
         ("memory_hog", "out of memory"),
+        ("too_much_output", "printed more than 20000 characters"),
         ("crash", "killed by SIGKILL"),
         ("forge_channel", "channel"),
     ],
