@@ -418,7 +418,8 @@ def plot_grad_flow(named_parameters: Iterable[tuple[str, Any]], ax: Any = None) 
     return ax
 
 
-def _new_axes(ax: Any, figsize: tuple[float, float] = (6, 4)) -> Any:
+def axes_or_new(ax: Any, figsize: tuple[float, float] = (6, 4)) -> Any:
+    """``ax`` itself, or the axes of a new pyplot figure when ``ax`` is ``None``."""
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -438,7 +439,7 @@ def plot_grad_norms(
     in layer order. Non-finite norms (overflow) are left out of the line and reported in the
     legend. Returns the axes.
     """
-    ax = _new_axes(ax)
+    ax = axes_or_new(ax)
     values = np.asarray(list(norms.values()) if isinstance(norms, Mapping) else norms, float)
     layers = np.arange(1, len(values) + 1)
     shown = np.isfinite(values) & (values > 0)
@@ -473,7 +474,7 @@ def plot_activation_histograms(
     """
     import matplotlib.pyplot as plt
 
-    ax = _new_axes(ax)
+    ax = axes_or_new(ax)
     names = list(activations)
     if not names:
         raise ValueError("no activations to plot: record a forward pass first")
@@ -506,7 +507,7 @@ def plot_training_curves(
     """
     if metric not in ("loss", "accuracy"):
         raise ValueError(f"metric must be 'loss' or 'accuracy', got {metric!r}")
-    ax = _new_axes(ax)
+    ax = axes_or_new(ax)
     if isinstance(histories, Mapping):
         items = list(histories.items())
     else:

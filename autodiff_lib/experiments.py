@@ -40,7 +40,7 @@ from autodiff_lib.diagnostics import (
     ActivationRecorder,
     ActivationStats,
     History,
-    _new_axes,
+    axes_or_new,
     plot_activation_histograms,
     plot_grad_norms,
     plot_training_curves,
@@ -206,7 +206,7 @@ class LinearChainResult:
     bound: np.ndarray
 
     def plot(self, ax: Any = None) -> Any:
-        ax = _new_axes(ax)
+        ax = axes_or_new(ax)
         layers = np.arange(1, self.depth + 1)
         shown = self.gradients > 0
         ax.semilogy(layers[shown], self.gradients[shown], "o-", label=r"$|\partial y/\partial w|$")
@@ -363,7 +363,7 @@ class GlorotBengioResult:
         return float(self.grad_std[0] / self.grad_std[-1])
 
     def plot(self, ax: Any = None) -> Any:
-        ax = _new_axes(ax)
+        ax = axes_or_new(ax)
         layers = np.arange(1, len(self.grad_std) + 1)
         ax.plot(layers, self.grad_std / self.grad_std[-1], "o-", label=f"{self.init} init")
         ax.set_xlabel("layer $l$")
@@ -434,7 +434,7 @@ class HeInitResult:
         return float(self.activation_std[-1])
 
     def plot(self, ax: Any = None) -> Any:
-        ax = _new_axes(ax)
+        ax = axes_or_new(ax)
         layers = np.arange(1, len(self.activation_std) + 1)
         label = r"$\mathrm{Var}(w) = 1/n$" if self.init == "var_1_over_n" else r"$2/n$"
         ax.semilogy(layers, self.activation_std, "o-", markersize=3, label=label)
@@ -500,7 +500,7 @@ class ExplodingResult:
     loss_after_step: float
 
     def plot(self, ax: Any = None) -> Any:
-        ax = _new_axes(ax)
+        ax = axes_or_new(ax)
         layers = np.arange(1, len(self.grad_norms) + 1)
         ax.semilogy(layers, self.signal_norms, "o-", label=r"$\|\partial L/\partial a^{(l)}\|$")
         ax.semilogy(layers, self.grad_norms, "s-", label=r"$\|\partial L/\partial W^{(l)}\|$")
@@ -790,7 +790,7 @@ class RecurrentResult:
 
     def plot_input_gradients(self, ax: Any = None) -> Any:
         r""":math:`\lVert\partial L/\partial x_t\rVert` against how far back step t lies."""
-        ax = _new_axes(ax)
+        ax = axes_or_new(ax)
         steps_back = self.seq_len - 1 - np.arange(self.seq_len)
         ax.semilogy(steps_back, self.input_grad_norms, label=self.cell)
         ax.set_xlabel("steps between input $x_t$ and the loss ($T - 1 - t$)")
