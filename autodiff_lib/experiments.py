@@ -284,8 +284,8 @@ class GradientFlowResult:
         return _finite_ratio(self.grad_norms.max(), self.grad_norms.min())
 
     def plot(self, ax: Any = None) -> Any:
-        """Per-layer gradient norms on a log scale."""
-        return plot_grad_norms(self.grad_norms, ax=ax, title=self.title)
+        """Per-layer gradient norms on a log scale, labelled with the settings."""
+        return plot_grad_norms(self.grad_norms, ax=ax, label=self.title)
 
     def plot_activations(self, ax: Any = None) -> Any:
         """Histograms of a few layers' activations."""
@@ -365,10 +365,11 @@ class GlorotBengioResult:
     def plot(self, ax: Any = None) -> Any:
         ax = axes_or_new(ax)
         layers = np.arange(1, len(self.grad_std) + 1)
-        ax.plot(layers, self.grad_std / self.grad_std[-1], "o-", label=f"{self.init} init")
+        label = f"{self.init} init (first/last {self.ratio:.2f})"
+        ax.plot(layers, self.grad_std / self.grad_std[-1], "o-", label=label)
         ax.set_xlabel("layer $l$")
         ax.set_ylabel(r"std of $\partial L/\partial z^{(l)}$ relative to the last layer")
-        ax.set_title(f"Back-propagated gradients, tanh (ratio {self.ratio:.2f})")
+        ax.set_title(f"Back-propagated gradients, {len(layers)} tanh layers")
         ax.legend()
         return ax
 
