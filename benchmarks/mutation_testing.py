@@ -423,10 +423,16 @@ def main(argv: list[str] | None = None) -> int:
     for line in problems:
         print(line, file=sys.stderr)
     if args.write_doc:
-        stamp = time.strftime("%Y-%m-%d", time.gmtime())
+        stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        notes = (
+            "".join(f"\n- {line}" for line in problems)
+            or "\n- none: every mutant caught, every alternative accepted."
+        )
         write_doc(
             args.write_doc,
-            f"Measured {stamp} on {machine()}, `--workers {args.workers}`.\n\n{markdown}",
+            f"Measured {stamp} on {machine()} (load average {load}), `--workers {args.workers}`."
+            f"\n\n{markdown}\n\nProblems:{notes}",
         )
     return 1 if problems else 0
 
