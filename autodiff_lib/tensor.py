@@ -30,9 +30,11 @@ backward only once unless ``retain_graph=True``.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import types
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple
@@ -145,19 +147,26 @@ def enable_grad() -> Any:
 
 
 class Node:
-    """How a non-leaf tensor was made: the op's name, its inputs and its VJP.
+    """How a non-leaf tensor was made: the op's name, where its inputs' gradients go, its VJP.
+
+    ``inputs`` has one entry per input of the op: the input's own ``Node`` if it was computed,
+    the input tensor itself if it is a leaf that requires grad, ``None`` if it needs no
+    gradient. The graph links nodes, not tensors (as PyTorch's ``grad_fn`` graph does), so an
+    intermediate result's array is freed as soon as no VJP needs it.
 
     ``vjp(grad_out)`` returns one gradient per input (``None`` for inputs that need none).
     After a backward pass without ``retain_graph`` the VJP is released (its saved arrays
     freed) and a second backward through this node raises, as in PyTorch.
     """
 
-    __slots__ = ("op", "inputs", "vjp")
+    __slots__ = ("op", "inputs", "vjp", "hooks", "retained")
 
-    def __init__(self, op: str, inputs: tuple[Tensor, ...], vjp: VJP) -> None:
+    def __init__(self, op: str, inputs: tuple[Node | Tensor | None, ...], vjp: VJP) -> None:
         self.op = op
         self.inputs = inputs
         self.vjp: VJP | None = vjp
+        self.hooks: list[Callable[[Tensor], Tensor | None]] | None = None  # the output's hooks
+        self.retained: weakref.ref[Tensor] | None = None  # the output, after retain_grad()
 
     def name(self) -> str:
         """PyTorch-style name, e.g. ``'MulBackward'``."""
@@ -166,7 +175,7 @@ class Node:
     @property
     def next_functions(self) -> tuple[tuple[Node | None, int], ...]:
         """The inputs' nodes (``None`` for leaves), like PyTorch's ``grad_fn.next_functions``."""
-        return tuple((t.grad_fn, 0) for t in self.inputs)
+        return tuple((edge if isinstance(edge, Node) else None, 0) for edge in self.inputs)
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
@@ -242,7 +251,6 @@ def _new(data: Array, requires_grad: bool = False) -> Tensor:
     t.requires_grad = requires_grad
     t.grad_fn = None
     t._hooks = None
-    t._retains_grad = False
     return t
 
 
@@ -258,10 +266,17 @@ def _from_op(data: Array, inputs: tuple[Tensor, ...], vjp: VJP, op: str) -> Tens
     if _grad_enabled:
         for t in inputs:
             if t.requires_grad:
+                edges = tuple(i.grad_fn or (i if i.requires_grad else None) for i in inputs)
                 out.requires_grad = True
-                out.grad_fn = Node(op, inputs, vjp)
+                out.grad_fn = Node(op, edges, vjp)
                 break
     return out
+
+
+@functools.cache
+def _exp_limit(dtype: np.dtype) -> float:
+    """An exponent whose ``exp`` is finite in ``dtype`` (87.7 for float32, 708.8 for float64)."""
+    return float(np.log(np.finfo(dtype).max)) - 1.0
 
 
 def _check_float(array: Array, what: str) -> None:
@@ -301,7 +316,7 @@ class Tensor:
         tensor([[2., 4.]])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_hooks", "_retains_grad")
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_hooks", "__weakref__")
     # Let numpy hand ``ndarray + Tensor`` to ``Tensor.__radd__`` instead of looping over it.
     __array_ufunc__ = None
 
@@ -312,8 +327,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self.requires_grad: bool = requires_grad
         self.grad_fn: Node | None = None
-        self._hooks: list[Callable[[Tensor], Tensor | None]] | None = None
-        self._retains_grad = False
+        self._hooks: list[Callable[[Tensor], Tensor | None]] | None = None  # leaves only
 
     # ---- basic information -----------------------------------------------------------------
 
@@ -506,16 +520,23 @@ class Tensor:
         """
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(hook)
-        return _HookHandle(self._hooks, hook)
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:  # a computed tensor's hooks live on the node that made it
+            if self.grad_fn.hooks is None:
+                self.grad_fn.hooks = []
+            hooks = self.grad_fn.hooks
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        self._retains_grad = True
+        if self.grad_fn is not None:
+            self.grad_fn.retained = weakref.ref(self)
 
     # ---- backward ----------------------------------------------------------------------------
 
@@ -576,12 +597,10 @@ class Tensor:
         """:math:`a - b`; local derivatives 1 and -1."""
         other = self._coerce(other)
         a_shape, b_shape = self.shape, other.shape
+        need_b = other.requires_grad
 
         def vjp(g: Array) -> tuple[Array, Array | None]:
-            return (
-                _unbroadcast(g, a_shape),
-                _unbroadcast(-g, b_shape) if other.requires_grad else None,
-            )
+            return _unbroadcast(g, a_shape), _unbroadcast(-g, b_shape) if need_b else None
 
         return _from_op(self.data - other.data, (self, other), vjp, "Sub")
 
@@ -596,11 +615,12 @@ class Tensor:
         """:math:`a b`; local derivatives :math:`b` and :math:`a`."""
         other = self._coerce(other)
         a, b = self.data, other.data
+        need_a, need_b = self.requires_grad, other.requires_grad
 
         def vjp(g: Array) -> tuple[Array | None, Array | None]:
             return (
-                _unbroadcast(g * b, a.shape) if self.requires_grad else None,
-                _unbroadcast(g * a, b.shape) if other.requires_grad else None,
+                _unbroadcast(g * b, a.shape) if need_a else None,
+                _unbroadcast(g * a, b.shape) if need_b else None,
             )
 
         return _from_op(a * b, (self, other), vjp, "Mul")
@@ -614,11 +634,12 @@ class Tensor:
         a, b = self.data, other.data
         if a.dtype.kind != "f" and b.dtype.kind != "f":
             a = a.astype(DEFAULT_DTYPE)
+        need_a, need_b = self.requires_grad, other.requires_grad
 
         def vjp(g: Array) -> tuple[Array | None, Array | None]:
             return (
-                _unbroadcast(g / b, a.shape) if self.requires_grad else None,
-                _unbroadcast(-g * a / (b * b), b.shape) if other.requires_grad else None,
+                _unbroadcast(g / b, a.shape) if need_a else None,
+                _unbroadcast(-g * a / (b * b), b.shape) if need_b else None,
             )
 
         return _from_op(a / b, (self, other), vjp, "Div")
@@ -634,11 +655,12 @@ class Tensor:
             return _from_op(a**p, (self,), lambda g: (g * p * a ** (p - 1),), "Pow")
         a, b = self.data, exponent.data
         out = a**b
+        need_a, need_b = self.requires_grad, exponent.requires_grad
 
         def vjp(g: Array) -> tuple[Array | None, Array | None]:
             return (
-                _unbroadcast(g * b * a ** (b - 1), a.shape) if self.requires_grad else None,
-                _unbroadcast(g * out * np.log(a), b.shape) if exponent.requires_grad else None,
+                _unbroadcast(g * b * a ** (b - 1), a.shape) if need_a else None,
+                _unbroadcast(g * out * np.log(a), b.shape) if need_b else None,
             )
 
         return _from_op(out, (self, exponent), vjp, "Pow")
@@ -701,11 +723,23 @@ class Tensor:
 
     def sigmoid(self) -> Tensor:
         r""":math:`\sigma(a) = 1/(1+e^{-a})`; local derivative :math:`\sigma(a)(1-\sigma(a))`."""
-        with np.errstate(over="ignore"):  # exp(-a) = inf for a << 0 gives the right limit 0
-            out = np.asarray(np.exp(-self.data))
+        a = self.data if self.dtype.kind == "f" else self.data.astype(DEFAULT_DTYPE)
+        out = np.empty_like(a)  # computed in one buffer: e^{-a}, then 1 + e^{-a}, then 1 / it
+        np.negative(a, out=out)
+        # cap the exponent so that e^{-a} cannot overflow (numpy would warn): where the cap acts,
+        # sigma(a) is below the smallest normal float either way
+        np.minimum(out, _exp_limit(out.dtype), out=out)
+        np.exp(out, out=out)
         out += 1
-        np.reciprocal(out, out=out)
-        return _from_op(out, (self,), lambda g: (g * out * (1 - out),), "Sigmoid")
+        np.divide(1, out, out=out)
+
+        def vjp(g: Array) -> tuple[Array]:
+            local = 1 - out  # sigma (1 - sigma), built in one buffer
+            local *= out
+            local *= g
+            return (local,)
+
+        return _from_op(out, (self,), vjp, "Sigmoid")
 
     def relu(self) -> Tensor:
         r""":math:`\max(a, 0)`; local derivative 1 where :math:`a > 0`, else 0."""
@@ -977,62 +1011,70 @@ def _is_basic_index(index: Any) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors reachable from ``root`` that require grad, each after every tensor that uses it.
+def _topological_order(start: Node | Tensor) -> list[Node | Tensor]:
+    """Nodes (and leaf tensors) reachable from ``start``, each after everything that uses it.
 
-    An explicit stack replaces recursion, so a chain of 100,000 operations is fine.
+    An explicit stack replaces recursion, so chains of any depth work (micrograd's recursive
+    sort stops near 1000).
     """
-    order: list[Tensor] = []
+    order: list[Node | Tensor] = []
     visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    stack: list[tuple[Node | Tensor, bool]] = [(start, False)]
     while stack:
-        node, children_done = stack.pop()
+        item, children_done = stack.pop()
         if children_done:
-            order.append(node)
+            order.append(item)
             continue
-        if id(node) in visited:
+        if id(item) in visited:
             continue
-        visited.add(id(node))
-        stack.append((node, True))
-        if node.grad_fn is not None:
-            for parent in node.grad_fn.inputs:
-                if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
+        visited.add(id(item))
+        stack.append((item, True))
+        if isinstance(item, Node):
+            for edge in item.inputs:
+                if edge is not None and id(edge) not in visited:
+                    stack.append((edge, False))
     order.reverse()
     return order
 
 
+def _apply_hooks(hooks: list[Callable[[Tensor], Tensor | None]] | None, g: Array) -> Array:
+    """Show ``g`` to each hook; a hook that returns a tensor replaces the gradient."""
+    for hook in list(hooks or ()):
+        replaced = hook(_new(g))
+        if replaced is not None:
+            g = replaced.data if isinstance(replaced, Tensor) else np.asarray(replaced)
+    return g
+
+
 def _run_backward(root: Tensor, seed: Array, retain_graph: bool) -> None:
     """Propagate ``seed`` from ``root`` through the graph, accumulating into leaves' ``.grad``."""
-    pending: dict[int, Array] = {id(root): seed}
+    start: Node | Tensor = root if root.grad_fn is None else root.grad_fn
+    pending: dict[int, Array] = {id(start): seed}
     stored: set[int] = set()  # arrays already handed to a .grad (never share one array twice)
     with no_grad():
-        for node in _topological_order(root):
-            g = pending.pop(id(node), None)
+        for item in _topological_order(start):
+            g = pending.pop(id(item), None)
             if g is None:
                 continue
-            if node._hooks:
-                for hook in list(node._hooks):
-                    replaced = hook(_new(g))
-                    if replaced is not None:
-                        g = replaced.data if isinstance(replaced, Tensor) else np.asarray(replaced)
-            fn = node.grad_fn
-            if fn is None or node._retains_grad:
-                _accumulate(node, g, stored)
-            if fn is None:
+            if isinstance(item, Tensor):  # a leaf: its gradient is complete, keep it
+                _accumulate(item, _apply_hooks(item._hooks, g), stored)
                 continue
-            if fn.vjp is None:
+            g = _apply_hooks(item.hooks, g)
+            output = item.retained() if item.retained is not None else None
+            if output is not None:
+                _accumulate(output, g, stored)
+            if item.vjp is None:
                 raise RuntimeError(
                     "Trying to backward through the graph a second time; "
                     "specify retain_graph=True on the first backward call"
                 )
-            input_grads = fn.vjp(g)
+            input_grads = item.vjp(g)
             if not retain_graph:
-                fn.vjp = None
-            for parent, pg in zip(fn.inputs, input_grads, strict=True):
-                if pg is None or not parent.requires_grad:
+                item.vjp = None
+            for edge, pg in zip(item.inputs, input_grads, strict=True):
+                if pg is None or edge is None:
                     continue
-                key = id(parent)
+                key = id(edge)
                 previous = pending.get(key)
                 pending[key] = pg if previous is None else previous + pg
 
@@ -1064,10 +1106,11 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     """
     A, B = a.data, b.data
     out = A @ B
+    need_a, need_b = a.requires_grad, b.requires_grad
     if A.ndim == 2 and B.ndim == 2:
 
         def vjp2(g: Array) -> tuple[Array | None, Array | None]:
-            return (g @ B.T if a.requires_grad else None, A.T @ g if b.requires_grad else None)
+            return (g @ B.T if need_a else None, A.T @ g if need_b else None)
 
         return _from_op(out, (a, b), vjp2, "Mm")
 
@@ -1078,9 +1121,9 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     def vjp(g: Array) -> tuple[Array | None, Array | None]:
         g2 = g.reshape(out_shape)
         ga = gb = None
-        if a.requires_grad:
+        if need_a:
             ga = _unbroadcast(g2 @ np.swapaxes(B2, -1, -2), A2.shape).reshape(A.shape)
-        if b.requires_grad:
+        if need_b:
             gb = _unbroadcast(np.swapaxes(A2, -1, -2) @ g2, B2.shape).reshape(B.shape)
         return ga, gb
 

@@ -247,14 +247,15 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     out = x @ w.T
     if bias is not None:
         out += bias.data
+    need_x, need_w = input.requires_grad, weight.requires_grad
+    need_b = bias is not None and bias.requires_grad
 
     def vjp(g: Array) -> tuple[Array | None, ...]:
         g2 = g.reshape(-1, g.shape[-1])
-        grad_x = g @ w if input.requires_grad else None
-        grad_w = g2.T @ x.reshape(-1, x.shape[-1]) if weight.requires_grad else None
-        if bias is None:
-            return grad_x, grad_w
-        return grad_x, grad_w, g2.sum(axis=0) if bias.requires_grad else None
+        grad_x = g @ w if need_x else None
+        grad_w = g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None
+        grad_b = g2.sum(axis=0) if need_b else None
+        return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)
 
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return _from_op(out, inputs, vjp, "Linear")
