@@ -63,7 +63,10 @@ class Value:
         -8.0
     """
 
-    __slots__ = ("data", "grad", "_prev", "_op", "_local_grads", "label")
+    # An operation has one or two inputs: ``_a`` and ``_b`` (None when absent), with the local
+    # derivatives ``_da`` = d self / d _a and ``_db`` = d self / d _b. Plain slots rather than
+    # tuples: a node is then one object for the garbage collector to track, not three.
+    __slots__ = ("data", "grad", "_op", "label", "_a", "_da", "_b", "_db")
 
     def __init__(
         self,
@@ -73,21 +76,35 @@ class Value:
         _local_grads: tuple[float, ...] = (),
         label: str = "",
     ) -> None:
-        if not _children and type(data) is not float:  # a leaf: check what the user passed
+        if not _children:  # a leaf: check what the user passed
             if not isinstance(data, Real):
                 raise TypeError(f"Value holds a real number, got {type(data).__name__}: {data!r}")
             data = float(data)
-        elif len(_local_grads) != len(_children):
-            raise ValueError(
-                f"a Value made from {len(_children)} children needs one local derivative per "
-                f"child (_local_grads), got {len(_local_grads)}"
-            )
         self.data = data
         self.grad = 0.0
-        self._prev = _children if type(_children) is tuple else tuple(_children)
         self._op = _op
-        self._local_grads = _local_grads
         self.label = label
+        self._a, self._da, self._b, self._db = None, 0.0, None, 0.0
+        if _children:  # micrograd-style construction of an operation's output
+            children, local_grads = tuple(_children), tuple(_local_grads)
+            if len(local_grads) != len(children) or len(children) > 2:
+                raise ValueError(
+                    f"a Value made from {len(children)} children needs one local derivative "
+                    f"per child (_local_grads, at most two), got {len(local_grads)}"
+                )
+            self._a, self._da = children[0], local_grads[0]
+            if len(children) == 2:
+                self._b, self._db = children[1], local_grads[1]
+
+    @property
+    def _prev(self) -> tuple[Value, ...]:
+        """The inputs of the operation that made this node (micrograd's name); () for a leaf."""
+        return tuple(child for child in (self._a, self._b) if child is not None)
+
+    @property
+    def _local_grads(self) -> tuple[float, ...]:
+        """d self / d input, for each input in ``_prev``."""
+        return (self._da, self._db)[: len(self._prev)]
 
     # ------------------------------------------------------------------ binary operations
     # Each operation computes its output and, next to it, the local derivative of the output
@@ -96,17 +113,17 @@ class Value:
     def __add__(self, other: Value | Number) -> Value:
         other = other if type(other) is Value else _as_value(other)
         # d(a + b)/da = 1,  d(a + b)/db = 1
-        return Value(self.data + other.data, (self, other), "+", (1.0, 1.0))
+        return _output(self.data + other.data, "+", self, 1.0, other, 1.0)
 
     def __sub__(self, other: Value | Number) -> Value:
         other = other if type(other) is Value else _as_value(other)
         # d(a - b)/da = 1,  d(a - b)/db = -1
-        return Value(self.data - other.data, (self, other), "-", (1.0, -1.0))
+        return _output(self.data - other.data, "-", self, 1.0, other, -1.0)
 
     def __mul__(self, other: Value | Number) -> Value:
         other = other if type(other) is Value else _as_value(other)
         # d(a * b)/da = b,  d(a * b)/db = a
-        return Value(self.data * other.data, (self, other), "*", (other.data, self.data))
+        return _output(self.data * other.data, "*", self, other.data, other, self.data)
 
     def __truediv__(self, other: Value | Number) -> Value:
         other = other if type(other) is Value else _as_value(other)
@@ -114,7 +131,7 @@ class Value:
             raise ZeroDivisionError(f"division by a Value holding 0 ({self!r} / {other!r})")
         quotient = self.data / other.data
         # d(a / b)/da = 1/b,  d(a / b)/db = -a/b^2 = -(a/b)/b
-        return Value(quotient, (self, other), "/", (1.0 / other.data, -quotient / other.data))
+        return _output(quotient, "/", self, 1.0 / other.data, other, -quotient / other.data)
 
     def __pow__(self, exponent: Value | Number) -> Value:
         if isinstance(exponent, Value):
@@ -126,7 +143,7 @@ class Value:
         if isinstance(out, complex):
             raise ValueError(f"{self.data} ** {exponent} is not a real number")
         local = _power_rule(self.data, exponent)
-        return Value(out, (self,), f"**{exponent}", (local,))
+        return _output(out, f"**{exponent}", self, local)
 
     def _pow_value(self, exponent: Value) -> Value:
         """``a ** b`` where both are Values: :math:`a^b = e^{b \\ln a}` for :math:`a > 0`."""
@@ -137,11 +154,11 @@ class Value:
         # d(a^b)/da = b a^(b-1),  d(a^b)/db = a^b ln a  (taken as 0 where a^b = 0)
         d_base = _power_rule(a, b)
         d_exponent = out * math.log(a) if a > 0 else (0.0 if out == 0 else math.nan)
-        return Value(out, (self, exponent), "**", (d_base, d_exponent))
+        return _output(out, "**", self, d_base, exponent, d_exponent)
 
     def __neg__(self) -> Value:
         # d(-a)/da = -1
-        return Value(-self.data, (self,), "neg", (-1.0,))
+        return _output(-self.data, "neg", self, -1.0)
 
     # numbers on the left: 2 + x, 2 - x, 2 * x, 2 / x, 2 ** x
     def __radd__(self, other: Number) -> Value:
@@ -164,23 +181,23 @@ class Value:
     def relu(self) -> Value:
         """:math:`\\max(0, x)`; its derivative is 1 for :math:`x > 0`, else 0."""
         positive = self.data > 0
-        return Value(self.data if positive else 0.0, (self,), "ReLU", (1.0 if positive else 0.0,))
+        return _output(self.data if positive else 0.0, "ReLU", self, 1.0 if positive else 0.0)
 
     def exp(self) -> Value:
         """:math:`e^x`; :math:`\\frac{d}{dx} e^x = e^x`."""
         out = math.exp(self.data)
-        return Value(out, (self,), "exp", (out,))
+        return _output(out, "exp", self, out)
 
     def log(self) -> Value:
         """Natural logarithm; :math:`\\frac{d}{dx}\\ln x = 1/x` (needs :math:`x > 0`)."""
         if self.data <= 0:
             raise ValueError(f"log needs a positive number, got {self.data}")
-        return Value(math.log(self.data), (self,), "log", (1.0 / self.data,))
+        return _output(math.log(self.data), "log", self, 1.0 / self.data)
 
     def tanh(self) -> Value:
         """:math:`\\tanh x`; :math:`\\frac{d}{dx}\\tanh x = 1 - \\tanh^2 x`."""
         t = math.tanh(self.data)
-        return Value(t, (self,), "tanh", (1.0 - t * t,))
+        return _output(t, "tanh", self, 1.0 - t * t)
 
     def sigmoid(self) -> Value:
         """:math:`\\sigma(x) = 1/(1 + e^{-x})`; :math:`\\sigma'(x) = \\sigma(x)(1 - \\sigma(x))`.
@@ -191,15 +208,15 @@ class Value:
         would cancel (large positive :math:`x`).
         """
         s = stable_sigmoid(self.data)
-        return Value(s, (self,), "sigmoid", (s * stable_sigmoid(-self.data),))
+        return _output(s, "sigmoid", self, s * stable_sigmoid(-self.data))
 
     def sin(self) -> Value:
         """:math:`\\sin x`; :math:`\\frac{d}{dx}\\sin x = \\cos x`."""
-        return Value(math.sin(self.data), (self,), "sin", (math.cos(self.data),))
+        return _output(math.sin(self.data), "sin", self, math.cos(self.data))
 
     def cos(self) -> Value:
         """:math:`\\cos x`; :math:`\\frac{d}{dx}\\cos x = -\\sin x`."""
-        return Value(math.cos(self.data), (self,), "cos", (-math.sin(self.data),))
+        return _output(math.cos(self.data), "cos", self, -math.sin(self.data))
 
     # ------------------------------------------------------------------ the backward pass
 
@@ -208,24 +225,22 @@ class Value:
 
         Kahn's algorithm, run from the output: a node's gradient is complete once every node
         that uses it has passed its share down, and only then does the node pass its own
-        gradient on to its children (the chain rule). No recursion, so no depth limit.
+        gradient on to its inputs (the chain rule). No recursion, so no depth limit.
         Leaves accumulate; intermediate nodes start from zero (see the module docstring).
         """
         uses = self._count_uses()
         for node in uses:
-            if node._prev:  # intermediate nodes start from zero on every call
+            if node._a is not None:  # intermediate nodes start from zero on every call
                 node.grad = 0.0
         self.grad += 1.0  # d self / d self
         ready = [self]
         while ready:
             node = ready.pop()
             upstream = node.grad  # complete: every user of this node has contributed
-            for child, local in zip(node._prev, node._local_grads, strict=False):
-                child.grad += local * upstream
-                if child._prev:  # a leaf has nothing to pass on
-                    uses[child] -= 1
-                    if uses[child] == 0:
-                        ready.append(child)
+            if node._a is not None:
+                _pass_down(node._a, node._da * upstream, uses, ready)
+            if node._b is not None:
+                _pass_down(node._b, node._db * upstream, uses, ready)
 
     def zero_grad(self) -> None:
         """Set ``.grad = 0.0`` on this node and every node below it (inputs and parameters too)."""
@@ -240,7 +255,10 @@ class Value:
         uses: dict[Value, int] = {self: 0}
         stack = [self]
         while stack:
-            for child in stack.pop()._prev:
+            node = stack.pop()
+            for child in (node._a, node._b):
+                if child is None:
+                    continue
                 if child in uses:
                     uses[child] += 1
                 else:
@@ -272,6 +290,31 @@ class Value:
 
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
+
+
+def _output(
+    data: float, op: str, a: Value, da: float, b: Value | None = None, db: float = 0.0
+) -> Value:
+    """The result of an operation: its value, its name, its inputs and local derivatives."""
+    out = _new_value(Value)
+    out.data, out.grad, out._op, out.label = data, 0.0, op, ""
+    out._a, out._da, out._b, out._db = a, da, b, db
+    return out
+
+
+_new_value = object.__new__  # skips __init__'s checks: an operation's output is well formed
+
+
+def _pass_down(
+    child: Value, contribution: float, uses: dict[Value, int], ready: list[Value]
+) -> None:
+    """One edge of the chain rule: add this use's share to ``child.grad``; once every use of an
+    intermediate node has been seen, its gradient is complete and it is ready to pass on."""
+    child.grad += contribution
+    if child._a is not None:  # a leaf has nothing to pass on
+        uses[child] -= 1
+        if uses[child] == 0:
+            ready.append(child)
 
 
 def _as_value(x: Value | Number) -> Value:
