@@ -292,17 +292,23 @@ class Value:
         return f"Value(data={self.data}, grad={self.grad})"
 
 
+_new_value = object.__new__  # skips __init__'s checks: an operation's output is well formed
+
+
 def _output(
     data: float, op: str, a: Value, da: float, b: Value | None = None, db: float = 0.0
 ) -> Value:
     """The result of an operation: its value, its name, its inputs and local derivatives."""
     out = _new_value(Value)
-    out.data, out.grad, out._op, out.label = data, 0.0, op, ""
-    out._a, out._da, out._b, out._db = a, da, b, db
+    out.data = data
+    out.grad = 0.0
+    out._op = op
+    out.label = ""
+    out._a = a
+    out._da = da
+    out._b = b
+    out._db = db
     return out
-
-
-_new_value = object.__new__  # skips __init__'s checks: an operation's output is well formed
 
 
 def _pass_down(
