@@ -7,8 +7,9 @@ pass, plain SGD update. Two networks (float32, batch 128):
 * ``sigmoid20``: 20 linear layers (19 x 256->256 with sigmoid, then 256->10).
 
 The three implementations start from the same weights and are checked to produce the same
-loss before timing. Rounds interleave the three (so machine noise hits all alike); the
-median of the rounds is reported with the ratios autodiff_lib/numpy and autodiff_lib/PyTorch.
+loss before timing. Rounds interleave them, in a rotating order (so machine noise hits all
+alike); the median of the rounds is reported with the ratios autodiff_lib/numpy and
+autodiff_lib/PyTorch.
 A fourth implementation, ``numpy_fused``, updates each layer inside the backward loop (see
 :func:`numpy_step_fn`); it is reported for reference, the targets compare with ``numpy``.
 numpy's BLAS and PyTorch use the same number of threads (``--threads``, default: all cores).
@@ -190,12 +191,18 @@ def check_same_losses(steps: dict[str, Callable[[], float]]) -> None:
 def time_interleaved(
     steps: dict[str, Callable[[], float]], rounds: int, clock: Callable[[], float]
 ) -> dict[str, float]:
-    """Median seconds per step of each implementation, over interleaved rounds."""
+    """Median seconds per step of each implementation, over interleaved rounds.
+
+    The order rotates from round to round, so that no implementation always runs right
+    after the same other one (whose memory traffic would otherwise always hit it).
+    """
     samples: dict[str, list[float]] = {impl: [] for impl in steps}
-    for _ in range(rounds):
-        for impl, step in steps.items():
+    order = list(steps)
+    for round_index in range(rounds):
+        shift = round_index % len(order)
+        for impl in order[shift:] + order[:shift]:
             start = clock()
-            step()
+            steps[impl]()
             samples[impl].append(clock() - start)
     return {impl: statistics.median(values) for impl, values in samples.items()}
 

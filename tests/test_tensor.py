@@ -404,6 +404,28 @@ def test_graph_has_no_reference_cycles():
         gc.enable()
 
 
+def test_intermediate_arrays_are_freed_when_no_vjp_needs_them():
+    x = torch.randn(4, requires_grad=True)
+    z = x * 2
+    watch = weakref.ref(z.data)
+    y = z.sigmoid()  # sigmoid's VJP keeps its output, not its input
+    del z
+    assert watch() is None
+    y.sum().backward()
+    s = y.data
+    assert np.allclose(x.grad.data, 2 * s * (1 - s))
+
+
+def test_retained_tensor_dropped_before_backward_is_harmless():
+    x = torch.randn(3, requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    y = (h * h).sum()
+    del h
+    y.backward()
+    assert np.allclose(x.grad.data, 18 * x.data)
+
+
 def test_no_grad_works_as_a_decorator():
     @torch.no_grad()
     def doubled(t):
