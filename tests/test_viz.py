@@ -123,3 +123,22 @@ def test_draws_micrograd_values_too() -> None:
     drawing = draw_graph(b)
     assert (drawing.num_values, drawing.num_ops) == (6, 3)  # a, 3, a * 3, 1, + 1, relu
     assert "ReLU" in drawing.svg
+
+
+def test_long_edges_run_in_their_own_lane_not_through_boxes() -> None:
+    x, y = Value(2.0, label="x"), Value(3.0, label="y")
+    f = (x + y) * (x * y)
+    out = (f * f).sigmoid() + x**2 - 2 * y / x.tanh()  # x**2 and the quotient skip layers
+    out.backward()
+    svg = draw_graph(out).svg
+    shapes = boxes(svg)
+    waypoints = []
+    for d in re.findall(r'<path class="edge" d="([^"]+)"', svg):
+        segments = d.split("C")[1:]
+        for segment in segments[:-1]:  # the end of every segment but the last is a bend
+            numbers = [float(t) for t in segment.split()]
+            waypoints.append((numbers[-2], numbers[-1]))
+    assert waypoints, "this graph has edges that skip layers"
+    for px, py in waypoints:
+        inside = [s for s in shapes if s[0] <= px <= s[2] and s[1] <= py <= s[3]]
+        assert inside == [], f"a long edge passes through a box at ({px}, {py})"
