@@ -41,7 +41,10 @@ from autodiff_lib.experiments import (
 )
 
 MAX_DEPTH = 50
-NORM_OPTIONS = (("none", None), ("BatchNorm", "batchnorm"), ("LayerNorm", "layernorm"))
+# "No normalisation" needs a real value: ipywidgets 8 shows a Dropdown whose value is None
+# as "nothing selected" (a blank box). `settings` maps it back to None, as gradient_flow expects.
+NO_NORM = "none"
+NORM_OPTIONS = (("none", NO_NORM), ("BatchNorm", "batchnorm"), ("LayerNorm", "layernorm"))
 
 
 class GradientFlowFigure:
@@ -169,7 +172,9 @@ class GradientFlowExplorer(widgets.VBox):
             options=list(INITS), value=canonical_init(init), description="init"
         )
         self.residual = widgets.Checkbox(value=residual, description="residual connections")
-        self.norm = widgets.Dropdown(options=NORM_OPTIONS, value=norm, description="norm")
+        self.norm = widgets.Dropdown(
+            options=NORM_OPTIONS, value=norm or NO_NORM, description="norm"
+        )
         self.output = widgets.Output()
         self.result: GradientFlowResult | None = None
         self.png = b""
@@ -197,7 +202,7 @@ class GradientFlowExplorer(widgets.VBox):
             "activation": self.activation.value,
             "init": self.init.value,
             "residual": self.residual.value,
-            "norm": self.norm.value,
+            "norm": None if self.norm.value == NO_NORM else self.norm.value,
         }
 
     def _on_change(self, change: dict[str, Any]) -> None:
@@ -211,6 +216,8 @@ class GradientFlowExplorer(widgets.VBox):
             raise TypeError(f"unknown settings {sorted(unknown)}; use {sorted(self.settings)}")
         if "init" in settings:
             settings["init"] = canonical_init(settings["init"])
+        if "norm" in settings:
+            settings["norm"] = settings["norm"] or NO_NORM
         self._holding = True
         try:
             for name, value in settings.items():

@@ -51,7 +51,9 @@ def test_explorer_has_the_controls_the_lesson_describes(explorer):
     ]
     assert list(explorer.init.options) == list(INITS)
     assert isinstance(explorer.residual, widgets.Checkbox)
-    assert [value for _, value in explorer.norm.options] == [None, "batchnorm", "layernorm"]
+    assert [value for _, value in explorer.norm.options] == ["none", "batchnorm", "layernorm"]
+    assert explorer.norm.label == "none", "the norm dropdown must show its choice, not a blank"
+    assert explorer.settings["norm"] is None
     assert isinstance(explorer.output, widgets.Output)
     assert explorer.output in explorer.children
 
