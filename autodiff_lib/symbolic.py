@@ -809,9 +809,9 @@ class _Simplifier:
         first = next((i for i, (c, _) in enumerate(signed_terms) if c > 0), 0)
         signed_terms.insert(0, signed_terms.pop(first))
         coefficient, term = signed_terms[0]
-        result = self.scaled(coefficient, self.const(1.0) if term is ONE else term)
+        result = self.scaled(coefficient, term)
         for coefficient, term in signed_terms[1:]:
-            magnitude = self.scaled(abs(coefficient), self.const(1.0) if term is ONE else term)
+            magnitude = self.scaled(abs(coefficient), term)
             result = self.make(Add if coefficient > 0 else Sub, result, magnitude)
         return result
 
@@ -833,6 +833,8 @@ class _Simplifier:
                 yield coefficient, node
 
     def scaled(self, coefficient: float, term: Expr) -> Expr:
+        if isinstance(term, Const):
+            return self.const(coefficient * term.value)  # the constant term: 3, not 3 * 1
         if coefficient == 1:
             return term
         if coefficient == -1:

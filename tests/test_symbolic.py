@@ -86,6 +86,9 @@ def test_diff_applies_the_rules_literally_and_simplify_tidies() -> None:
         (2 * (x + y) - 2 * y, "2 * x"),
         (1 - sigmoid(x) + 0, "1 - sigmoid(x)"),
         (x**2 / x**5, "1 / x**3"),
+        (x + 3, "x + 3"),
+        (2 * x - 5 + x, "3 * x - 5"),
+        (-x - 2, "-x - 2"),
     ],
 )
 def test_simplify_rules(expr, expected) -> None:
