@@ -266,7 +266,7 @@ def _from_op(data: Array, inputs: tuple[Tensor, ...], vjp: VJP, op: str) -> Tens
     if _grad_enabled:
         for t in inputs:
             if t.requires_grad:
-                edges = tuple(i.grad_fn or (i if i.requires_grad else None) for i in inputs)
+                edges = tuple([i.grad_fn or (i if i.requires_grad else None) for i in inputs])
                 out.requires_grad = True
                 out.grad_fn = Node(op, edges, vjp)
                 break
@@ -743,8 +743,9 @@ class Tensor:
 
     def relu(self) -> Tensor:
         r""":math:`\max(a, 0)`; local derivative 1 where :math:`a > 0`, else 0."""
-        a = self.data
-        return _from_op(np.maximum(a, 0), (self,), lambda g: (g * (a > 0),), "Relu")
+        out = np.maximum(self.data, 0)
+        # out > 0 exactly where a > 0: the VJP keeps the output, so the input can be freed
+        return _from_op(out, (self,), lambda g: (g * (out > 0),), "Relu")
 
     def abs(self) -> Tensor:
         r""":math:`|a|`; local derivative :math:`\operatorname{sign}(a)` (0 at 0)."""
@@ -1037,9 +1038,9 @@ def _topological_order(start: Node | Tensor) -> list[Node | Tensor]:
     return order
 
 
-def _apply_hooks(hooks: list[Callable[[Tensor], Tensor | None]] | None, g: Array) -> Array:
+def _apply_hooks(hooks: list[Callable[[Tensor], Tensor | None]], g: Array) -> Array:
     """Show ``g`` to each hook; a hook that returns a tensor replaces the gradient."""
-    for hook in list(hooks or ()):
+    for hook in list(hooks):
         replaced = hook(_new(g))
         if replaced is not None:
             g = replaced.data if isinstance(replaced, Tensor) else np.asarray(replaced)
@@ -1057,9 +1058,12 @@ def _run_backward(root: Tensor, seed: Array, retain_graph: bool) -> None:
             if g is None:
                 continue
             if isinstance(item, Tensor):  # a leaf: its gradient is complete, keep it
-                _accumulate(item, _apply_hooks(item._hooks, g), stored)
+                if item._hooks:
+                    g = _apply_hooks(item._hooks, g)
+                _accumulate(item, g, stored)
                 continue
-            g = _apply_hooks(item.hooks, g)
+            if item.hooks:
+                g = _apply_hooks(item.hooks, g)
             output = item.retained() if item.retained is not None else None
             if output is not None:
                 _accumulate(output, g, stored)
