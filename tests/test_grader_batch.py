@@ -1,20 +1,20 @@
 """A whole batch: good, wrong, unfinished, unreadable, broken and adversarial submissions.
 
-One batch is graded once (a module fixture; the tests share it, so they run in one xdist
-group) and every test reads its results: each student's report, the gradebook through the
-CSV export, the feedback HTML, and the course files that must stay untouched.
+One batch is graded once (by the first xdist worker that needs it, under a file lock; the
+others read its saved results). Each test reads one side of it: a student's report, the
+gradebook through the CSV export, the feedback HTML, the course files that must stay untouched.
 """
 
 from __future__ import annotations
 
 import copy
 import csv
+import fcntl
 import hashlib
 import io
 import json
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -23,8 +23,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grader"))
 import kit  # noqa: E402
-
-pytestmark = pytest.mark.xdist_group("grader_batch")
 
 HIDDEN_LINES = ("rng.uniform(-3.0, 3.0)", "Did you swap the two gradients?", "def hidden_test")
 SLEEP_MARK = "4242.1717"
@@ -157,30 +155,35 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
+@pytest.fixture(scope="session")
+def batch(tmp_path_factory, worker_id):
+    """The graded batch, computed by the first xdist worker that needs it, read by the others."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base if worker_id == "master" else base.parent) / "grader_batch"
+    with open(f"{shared}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "batch.json").exists():
+            shared.mkdir(exist_ok=True)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.delenv("AUTODIFF_COURSE_SECRET", raising=False)
+                result = _grade_batch(shared)
+            (shared / "batch.json").write_text(json.dumps(result))
+    result = json.loads((shared / "batch.json").read_text())
+    result["root"] = Path(result["root"])
+    result["before"] = {Path(path): digest for path, digest in result["before"].items()}
+    return result
+
+
+def _grade_batch(shared: Path) -> dict:
     from grader.batch import autograde
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("AUTODIFF_COURSE_SECRET", raising=False)
-        return _grade_batch(tmp_path_factory, autograde)
-
-
-def _grade_batch(tmp_path_factory, autograde):
-    root = kit.make_course(tmp_path_factory.mktemp("course"))
-    archive = build_submissions(root, tmp_path_factory.mktemp("incoming") / "students")
+    root = kit.make_course(shared / "course")
+    archive = build_submissions(root, shared / "incoming" / "students")
     protected = [kit.master_path(root), root / ".course_secret"]
     (root / ".course_secret").write_text("s3cr3t-value-of-the-course\n")
-    before = {path: digest(path) for path in protected}
-    started = time.monotonic()
+    before = {str(path): digest(path) for path in protected}
     reports = autograde(root, "tiny_value", archive, workers=2, progress=False)
-    seconds = time.monotonic() - started
-    return {
-        "root": root,
-        "reports": {r["student"]: r for r in reports},
-        "before": before,
-        "seconds": seconds,
-    }
+    return {"root": str(root), "reports": {r["student"]: r for r in reports}, "before": before}
 
 
 def report(batch, student):
