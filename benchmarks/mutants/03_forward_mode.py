@@ -1,4 +1,4 @@
-"""Plausible student bugs in lesson 03 (each must be caught) and correct alternatives (full marks)."""
+"""Plausible student bugs in lesson 03 (each must be caught), correct alternatives (full marks)."""
 
 MUTANTS = [
     {
