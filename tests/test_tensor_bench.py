@@ -9,7 +9,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_tensor.py"
 
 
-def test_bench_tensor_quick_runs_all_three_implementations(capsys):
+def test_bench_tensor_quick_runs_every_implementation(capsys):
     spec = importlib.util.spec_from_file_location("bench_tensor", BENCH)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
