@@ -131,6 +131,9 @@ def _evaluate(master: Master, submission: Submission, secret: bytes) -> Evaluati
         evaluation = evaluate_submission(master, notebook, submission.student, secret)
     except ReferenceFailure as failure:
         return flagged_without_grading(master, submission.student, f"not graded: {failure}")
+    except Exception as error:  # a grader fault on one submission must not stop the batch
+        reason = f"the grader failed on this submission ({type(error).__name__}: {error})"
+        return flagged_without_grading(master, submission.student, reason)
     PRECOMPUTED[submission_key(master.assignment, submission.student, path)] = evaluation
     return evaluation
 
