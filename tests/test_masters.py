@@ -135,3 +135,15 @@ def test_release_check_reports_a_stale_course(tmp_path):
         "tiny_value: tiny_value.ipynb differs from its master (run `python -m grader release`)"
     ]
     assert main(["--course-dir", str(tmp_path), "release", "--check"]) == 1
+
+
+def test_release_writes_the_student_version_and_the_executed_master(tmp_path, capsys):
+    shutil.copytree(REPO / "tests/fixtures/grader/solutions", tmp_path / "solutions")
+    assert main(["--course-dir", str(tmp_path), "release", "tiny_value"]) == 0
+    assert "wrote build/solutions/tiny_value.ipynb" in capsys.readouterr().out
+    student = nbformat.read(tmp_path / "course/tiny_value/tiny_value.ipynb", as_version=4)
+    assert "raise NotImplementedError()" in student.cells[2].source
+    executed = nbformat.read(tmp_path / "build/solutions/tiny_value.ipynb", as_version=4)
+    demo = [c for c in executed.cells if "demo cells are not run" in c.source][0]
+    assert "reference library" in demo.outputs[0]["text"]
+    assert main(["--course-dir", str(tmp_path), "release", "--check"]) == 0
