@@ -10,8 +10,9 @@ Scalar side (lessons 01-06):
 
 Tensor side (lessons 07-09), named like PyTorch so that code transfers name for name:
 
-- :class:`autodiff_lib.Tensor`, ``tensor``, ``zeros``, ``ones``, ``randn``, ``manual_seed``,
-  ``no_grad``, ``cat``
+- :class:`autodiff_lib.Tensor` (module :mod:`autodiff_lib.tensor_engine`), ``tensor``, ``zeros``,
+  ``ones``, ``randn``, ``manual_seed``, ``no_grad``, ``cat``, ``stack``, ``exp``, ``sigmoid``, ...
+  (the PyTorch names that code written for ``torch`` uses)
 - :mod:`autodiff_lib.nn`, :mod:`autodiff_lib.optim`, :mod:`autodiff_lib.data`
 - :mod:`autodiff_lib.diagnostics`, :mod:`autodiff_lib.experiments`, :mod:`autodiff_lib.widgets`
 
@@ -33,7 +34,7 @@ _SUBMODULES = {
     "engine",
     "viz",
     "nn_scalar",
-    "tensor",
+    "tensor_engine",
     "nn",
     "optim",
     "data",
@@ -46,16 +47,36 @@ _SUBMODULES = {
 _NAMES = {
     "Value": "engine",
     "draw_graph": "viz",
-    "Tensor": "tensor",
-    "tensor": "tensor",
-    "zeros": "tensor",
-    "ones": "tensor",
-    "randn": "tensor",
-    "manual_seed": "tensor",
-    "no_grad": "tensor",
-    "cat": "tensor",
-    "float32": "tensor",
-    "float64": "tensor",
+    "Tensor": "tensor_engine",
+    "tensor": "tensor_engine",
+    "zeros": "tensor_engine",
+    "ones": "tensor_engine",
+    "randn": "tensor_engine",
+    "rand": "tensor_engine",
+    "arange": "tensor_engine",
+    "zeros_like": "tensor_engine",
+    "ones_like": "tensor_engine",
+    "randn_like": "tensor_engine",
+    "manual_seed": "tensor_engine",
+    "no_grad": "tensor_engine",
+    "enable_grad": "tensor_engine",
+    "set_grad_enabled": "tensor_engine",
+    "is_grad_enabled": "tensor_engine",
+    "cat": "tensor_engine",
+    "stack": "tensor_engine",
+    "matmul": "tensor_engine",
+    "exp": "tensor_engine",
+    "log": "tensor_engine",
+    "tanh": "tensor_engine",
+    "sigmoid": "tensor_engine",
+    "relu": "tensor_engine",
+    "sqrt": "tensor_engine",
+    "abs": "tensor_engine",
+    "float32": "tensor_engine",
+    "float64": "tensor_engine",
+    "int64": "tensor_engine",
+    "long": "tensor_engine",
+    "gradcheck": "tensor_engine",
 }
 
 __all__ = sorted(_SUBMODULES | set(_NAMES))

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff_lib.tensor import Tensor
+from autodiff_lib.tensor_engine import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 

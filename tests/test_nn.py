@@ -14,8 +14,8 @@ from hypothesis.extra.numpy import array_shapes
 import autodiff_lib as torch
 import autodiff_lib.nn as nn
 import autodiff_lib.nn.functional as F
-import autodiff_lib.tensor as T
-from autodiff_lib.tensor import gradcheck
+import autodiff_lib.tensor_engine as T
+from autodiff_lib.tensor_engine import gradcheck
 
 FAST = settings(max_examples=20, deadline=None)
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import autodiff_lib as torch
-import autodiff_lib.tensor as T
-from autodiff_lib.tensor import GradcheckError, Tensor, gradcheck
+import autodiff_lib.tensor_engine as T
+from autodiff_lib.tensor_engine import GradcheckError, Tensor, gradcheck
 
 FAST = settings(max_examples=25, deadline=None)
 
@@ -502,7 +502,7 @@ def test_comparisons_give_bool_tensors_without_grad():
 
 
 def test_gradcheck_catches_a_wrong_vjp():
-    from autodiff_lib.tensor import _from_op
+    from autodiff_lib.tensor_engine import _from_op
 
     def wrong_square(t: Tensor) -> Tensor:
         a = t.data

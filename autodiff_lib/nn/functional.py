@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from autodiff_lib.tensor import Array, Tensor, _from_op, _normalize_dims
+from autodiff_lib.tensor_engine import Array, Tensor, _from_op, _normalize_dims
 
 __all__ = [
     "relu",

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 
-from autodiff_lib.tensor import Tensor, no_grad
+from autodiff_lib.tensor_engine import Tensor, no_grad
 
 __all__ = [
     "calculate_gain",

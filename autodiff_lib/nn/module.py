@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from autodiff_lib.tensor import Tensor, _from_op, no_grad
+from autodiff_lib.tensor_engine import Tensor, _from_op, no_grad
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "RemovableHandle"]
 

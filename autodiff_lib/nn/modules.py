@@ -23,7 +23,7 @@ import numpy as np
 from autodiff_lib.nn import functional as F
 from autodiff_lib.nn import init
 from autodiff_lib.nn.module import Module, Parameter
-from autodiff_lib.tensor import DEFAULT_DTYPE, Tensor, _new, zeros
+from autodiff_lib.tensor_engine import DEFAULT_DTYPE, Tensor, _new, zeros
 
 __all__ = [
     "Identity",

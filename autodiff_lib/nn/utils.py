@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from autodiff_lib.tensor import Tensor, _new
+from autodiff_lib.tensor_engine import Tensor, _new
 
 __all__ = ["clip_grad_norm_"]
 

@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
-import types
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -1315,19 +1313,3 @@ def gradcheck(
                     f"finite differences give {numeric!r} (relative error {rel:.2e})"
                 )
     return True
-
-
-# --------------------------------------------------------------------------------------------
-# ``autodiff_lib.tensor`` is both this module and, as in PyTorch, the function ``tensor``.
-# Python binds the submodule to the package attribute ``autodiff_lib.tensor`` once it is
-# imported, so the module itself is made callable: ``autodiff_lib.tensor([1.0, 2.0])`` works
-# whichever of the two the name currently refers to.
-# --------------------------------------------------------------------------------------------
-
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-        return tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-sys.modules[__name__].__class__ = _CallableModule
