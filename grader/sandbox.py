@@ -31,6 +31,7 @@ import autodiff_lib
 
 RUNNER = Path(__file__).with_name("runner.py")
 SANDBOX_RUNNER = "/opt/grader/runner.py"
+STUDENT_HOME = "/home/student"
 LIBRARY_DIR = Path(autodiff_lib.__file__).resolve().parent
 CHANNEL_BYTES_LIMIT = 32 * 1024 * 1024
 
@@ -101,10 +102,13 @@ def _bwrap_mounts(forbidden: tuple[str, ...]) -> list[str]:
             args += ["--ro-bind", system_dir, system_dir]
         elif os.path.islink(system_dir):
             args += ["--symlink", os.readlink(system_dir), system_dir]
+    # The private /tmp comes before the binds: a checkout or venv under /tmp (as CI clones often
+    # are) is then bound on top of it instead of being hidden by it.
+    args += ["--size", str(256 * 1024**2), "--perms", "1777", "--tmpfs", "/tmp"]
     visible = list(_python_dirs())
     if "autodiff_lib" not in forbidden:
         visible.append(LIBRARY_DIR)
-    made: set[str] = set()
+    made: set[str] = {"/tmp"}  # already there (the tmpfs above), keep its 1777 mode
     for path in visible:
         for parent in reversed(path.parents[:-1]):
             if str(parent) not in made and not str(parent).startswith(("/usr", "/lib")):
@@ -112,13 +116,14 @@ def _bwrap_mounts(forbidden: tuple[str, ...]) -> list[str]:
                 made.add(str(parent))
         args += ["--ro-bind", str(path), str(path)]
     args += ["--ro-bind", str(RUNNER), SANDBOX_RUNNER]
-    args += ["--size", str(256 * 1024**2), "--perms", "1777", "--tmpfs", "/tmp"]
     for path in _masked_paths(forbidden):
         if path.is_dir():
             args += ["--tmpfs", str(path)]
         else:
             args += ["--ro-bind", "/dev/null", str(path)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp"]
+    # The student's code starts in an empty folder of its own, whatever /tmp holds.
+    args += ["--perms", "1777", "--tmpfs", STUDENT_HOME]
+    args += ["--proc", "/proc", "--dev", "/dev", "--chdir", STUDENT_HOME]
     args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
     args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
     return args
@@ -137,11 +142,11 @@ def sandbox_command(forbidden: tuple[str, ...], isolation: str) -> list[str]:
     return [*command, "--", *python, SANDBOX_RUNNER]
 
 
-def _sandbox_env() -> dict[str, str]:
+def _sandbox_env(home: str) -> dict[str, str]:
     """A scrubbed environment: nothing from the grader's, in particular no secret."""
     return {
         "PATH": "/usr/bin:/bin",
-        "HOME": "/tmp",
+        "HOME": home,
         "LANG": "C.UTF-8",
         "MPLBACKEND": "Agg",
         "OMP_NUM_THREADS": "1",
@@ -231,7 +236,7 @@ def run_in_sandbox(
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             cwd=workdir,
-            env=_sandbox_env(),
+            env=_sandbox_env(STUDENT_HOME if isolation == "bubblewrap" else workdir),
             start_new_session=True,
             preexec_fn=lambda: _limit_resources(limits, count_processes=drops_privileges),
         )

@@ -242,7 +242,7 @@ print("uid", os.getuid())
     text = output_text(sandbox_run(probe))
     assert "repo False False" in text
     assert "secret False False" in text
-    assert "cwd /tmp []" in text
+    assert "cwd /home/student []" in text
     assert "network no" in text and "usr read-only" in text
     assert "uid 0" not in text
 
@@ -368,3 +368,19 @@ def test_submissions_are_collected_from_every_layout(tmp_path):
     wrapped.mkdir(parents=True)
     (wrapped / "tiny_value.ipynb").write_text("{}")
     assert collect(tmp_path / "wrapped", "tiny_value", tmp_path / "unused") == {"carol": wrapped}
+
+
+def test_a_checkout_under_tmp_is_bound_on_top_of_the_private_tmp(monkeypatch, tmp_path):
+    """CI often clones into /tmp: the venv and library must stay visible inside the sandbox."""
+    from grader import sandbox
+
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    monkeypatch.setattr(sandbox, "_python_dirs", lambda: [venv])
+    args = sandbox._bwrap_mounts(())
+    private_tmp = next(i for i, a in enumerate(args) if a == "--tmpfs" and args[i + 1] == "/tmp")
+    venv_bind = next(i for i, a in enumerate(args) if a == "--ro-bind" and args[i + 1] == str(venv))
+    assert private_tmp < venv_bind
+    assert ["--chdir", sandbox.STUDENT_HOME] == args[
+        args.index("--chdir") : args.index("--chdir") + 2
+    ]
