@@ -46,7 +46,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for_server(url: str, server: subprocess.Popen, log: Path, timeout: float) -> None:
+def wait_for_server(url: str, server: subprocess.Popen, log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -62,7 +62,7 @@ def _wait_for_server(url: str, server: subprocess.Popen, log: Path, timeout: flo
     raise RuntimeError(f"jupyter lab did not answer {url} within {timeout} s")
 
 
-def _stop_group(process: subprocess.Popen) -> None:
+def stop_process_group(process: subprocess.Popen) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, sig)
@@ -115,10 +115,10 @@ def jupyter_lab(root_dir: Path, state_dir: Path, timeout: float = 120.0) -> Iter
         )
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_for_server(url, server, log, timeout)
+        wait_for_server(url, server, log, timeout)
         yield url
     finally:
-        _stop_group(server)
+        stop_process_group(server)
 
 
 @contextmanager

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_support import free_port, stop_process_group, wait_for_server
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get_json(url: str) -> dict:
@@ -27,21 +19,9 @@ def _get_json(url: str) -> dict:
         return json.load(response)
 
 
-def _wait_for_status(url: str, server: subprocess.Popen, timeout: float = 90.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"make lab exited early with code {server.returncode}")
-        try:
-            return _get_json(url)
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"JupyterLab did not answer {url} within {timeout} s")
-
-
 @pytest.fixture
 def lab_server(tmp_path):
-    port = _free_port()
+    port = free_port()
     workspace = tmp_path / "workspace"
     env = dict(os.environ)
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
@@ -52,37 +32,26 @@ def lab_server(tmp_path):
         f"--no-browser --port={port} --ServerApp.ip=127.0.0.1 "
         "--ServerApp.token= --ServerApp.password= --ServerApp.disable_check_xsrf=True"
     )
-    server = subprocess.Popen(
-        ["make", "-s", "lab", f"WORKSPACE={workspace}", f"LAB_ARGS={lab_args}"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    log = tmp_path / "make-lab.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            ["make", "-s", "lab", f"WORKSPACE={workspace}", f"LAB_ARGS={lab_args}"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        yield f"http://127.0.0.1:{port}", workspace, server
+        yield f"http://127.0.0.1:{port}", workspace, server, log
     finally:
-        _stop_process_group(server)
-
-
-def _stop_process_group(process: subprocess.Popen) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=20)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+        stop_process_group(server)
 
 
 def test_make_lab_serves_every_course_notebook(lab_server):
-    base, workspace, server = lab_server
-    status = _wait_for_status(f"{base}/api/status", server)
-    assert "started" in status
+    base, workspace, server, log = lab_server
+    wait_for_server(base, server, log, timeout=90.0)
+    assert "started" in _get_json(f"{base}/api/status")
 
     released = sorted(p.relative_to(ROOT / "course") for p in (ROOT / "course").glob("*/*.ipynb"))
     assert released, "course/ holds no released notebooks"
