@@ -189,21 +189,27 @@ def check_same_losses(steps: dict[str, Callable[[], float]]) -> None:
 
 
 def time_interleaved(
-    steps: dict[str, Callable[[], float]], rounds: int, clock: Callable[[], float]
+    steps: dict[str, Callable[[], float]],
+    rounds: int,
+    clock: Callable[[], float],
+    block: int = 1,
 ) -> dict[str, float]:
     """Median seconds per step of each implementation, over interleaved rounds.
 
     The order rotates from round to round, so that no implementation always runs right
-    after the same other one (whose memory traffic would otherwise always hit it).
+    after the same other one (whose memory traffic would otherwise always hit it). Within a
+    round each implementation runs ``block`` consecutive steps, as in a training loop, and each
+    step is one sample.
     """
     samples: dict[str, list[float]] = {impl: [] for impl in steps}
     order = list(steps)
     for round_index in range(rounds):
         shift = round_index % len(order)
         for impl in order[shift:] + order[:shift]:
-            start = clock()
-            steps[impl]()
-            samples[impl].append(clock() - start)
+            for _ in range(block):
+                start = clock()
+                steps[impl]()
+                samples[impl].append(clock() - start)
     return {impl: statistics.median(values) for impl, values in samples.items()}
 
 
@@ -225,6 +231,12 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         "--quick", action="store_true", help=f"2 rounds at batch {QUICK_BATCH} (smoke test)"
     )
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds per network")
+    parser.add_argument(
+        "--block",
+        type=int,
+        default=None,
+        help="consecutive steps of one implementation per round (default 10; 1 with --quick)",
+    )
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     parser.add_argument(
@@ -234,7 +246,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         help="wall time, or this process's CPU time (steadier on a loaded machine, 1 thread)",
     )
     args = parser.parse_args(argv)
-    rounds = args.rounds or (2 if args.quick else 60)
+    rounds = args.rounds or (2 if args.quick else 12)
+    block = args.block or (1 if args.quick else 10)
     batch = QUICK_BATCH if args.quick else BATCH
 
     torch_module = None
@@ -250,7 +263,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     )
     print(
         f"threads: {args.threads} (numpy BLAS and torch), batch {batch}, float32, "
-        f"{rounds} rounds, medians of {args.clock} time"
+        f"{rounds} rounds of {block} steps each, medians of {args.clock} time"
     )
     results = {}
     with threadpool_limits(limits=args.threads, user_api="blas"):
@@ -260,7 +273,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             for step in steps.values():  # warm-up
                 step()
             clock = time.perf_counter if args.clock == "wall" else time.process_time
-            medians = time_interleaved(steps, rounds, clock)
+            medians = time_interleaved(steps, rounds, clock, block)
             results[name] = medians
             line = ", ".join(f"{impl} {1e3 * t:7.2f} ms" for impl, t in medians.items())
             ratios = ", ".join(
