@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
+from tensor_support import away_from_zero as _away_from_zero
+from tensor_support import leaf
 
 import autodiff_lib as torch
 import autodiff_lib.nn as nn
@@ -20,15 +22,8 @@ from autodiff_lib.tensor_engine import gradcheck
 FAST = settings(max_examples=20, deadline=None)
 
 
-def leaf(shape, low=-2.0, high=2.0, seed=0):
-    values = np.random.default_rng(seed).uniform(low, high, size=shape)
-    return torch.tensor(values, dtype=torch.float64, requires_grad=True)
-
-
 def away_from_zero(shape, seed=0):
-    rng = np.random.default_rng(seed)
-    values = rng.uniform(0.3, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-    return torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    return _away_from_zero(shape, seed, smallest=0.3)
 
 
 def check_module(module: nn.Module, *inputs: T.Tensor) -> None:

@@ -11,25 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
+from tensor_support import away_from_zero, leaf
 
 import autodiff_lib as torch
 import autodiff_lib.tensor_engine as T
 from autodiff_lib.tensor_engine import GradcheckError, Tensor, gradcheck
 
 FAST = settings(max_examples=25, deadline=None)
-
-
-def leaf(shape, low=-2.0, high=2.0, seed=0):
-    """A float64 leaf tensor with values in [low, high)."""
-    values = np.random.default_rng(seed).uniform(low, high, size=shape)
-    return torch.tensor(values, dtype=torch.float64, requires_grad=True)
-
-
-def away_from_zero(shape, seed=0):
-    """Values in +-[0.5, 2]: no kink of relu/abs/clamp within a finite-difference step."""
-    rng = np.random.default_rng(seed)
-    values = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-    return torch.tensor(values, dtype=torch.float64, requires_grad=True)
 
 
 # --------------------------------------------------------------------------------------------
