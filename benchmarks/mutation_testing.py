@@ -231,65 +231,29 @@ def cell_source(master: nbformat.NotebookNode, cell: str) -> str:
 class ReferenceGrader:
     """Grades many variants of one master, running the master's own solution only once.
 
-    The same steps as ``grader.evaluate.evaluate_submission`` (structure and import checks, a
-    sandboxed run of the submission's exercise cells, one verdict per graded cell against the
-    master's results), with the reference run, identical for every variant, done once here
-    instead of once per variant: that halves the cost of a mutation run.
-    ``tests/test_mutation.py`` checks that both give the same scores.
+    Every variant is graded for the same student and secret, so the master's reference run
+    (``grader.evaluate.run_reference``) is the same for all: it is done once here and handed
+    to ``grader.evaluate.evaluate_submission``, which halves the cost of a mutation run.
     """
 
     def __init__(self, master) -> None:
-        from grader import evaluate
+        from grader.evaluate import default_isolation, run_reference
 
         self.master = master
-        self.tests = evaluate.build_tests(master, SECRET, STUDENT)
-        self.limits = evaluate.limits_for(master)
-        self.isolation = evaluate.default_isolation()
-        self.reference = self._run({cell.grade_id: cell.source for cell in master.exercises})
-
-    def _run(self, exercises: dict[str, str]):
-        from grader.evaluate import build_cells
-        from grader.sandbox import run_in_sandbox
-
-        cells = build_cells(self.master, exercises)
-        return run_in_sandbox(
-            cells, self.tests, self.master.forbidden_imports, self.limits, self.isolation
-        )
+        self.isolation = default_isolation()
+        self.reference = run_reference(master, STUDENT, SECRET, self.isolation)
 
     def grade(self, notebook: nbformat.NotebookNode, kind: str, label: str) -> Outcome:
         """Score ``notebook``; raises ``grader.verdict.ReferenceFailure`` if the master fails."""
-        from grader.checks import forbidden_imports, structure_problems
-        from grader.evaluate import student_cells
-        from grader.verdict import ReferenceFailure, decide
+        from grader.evaluate import evaluate_submission
 
-        master = self.master
-        if self.reference.problem:
-            raise ReferenceFailure(f"the master did not run to the end: {self.reference.problem}")
-        flags = structure_problems(master, notebook)
-        exercises = student_cells(master, notebook)
-        for grade_id, source in exercises.items():
-            flags += [
-                f"cell {grade_id} imports {module}"
-                for module in forbidden_imports(source, master.forbidden_imports)
-            ]
-        run = self._run(exercises)
-        if run.problem:
-            flags.append(run.problem)
-        score, max_score, failed = 0.0, 0.0, []
-        for test_cell in master.graded_tests:
-            verdict = decide(
-                test_cell.grade_id,
-                self.reference.results[test_cell.grade_id],
-                run.results.get(test_cell.grade_id),
-                master.hidden_tests[test_cell.grade_id],
-                not_run_reason=run.problem,
-            )
-            max_score += test_cell.points
-            if verdict.passed:
-                score += test_cell.points
-            else:
-                failed.append(test_cell.grade_id)
-        return Outcome(kind, label, score, max_score, tuple(failed), flag="; ".join(flags))
+        evaluation = evaluate_submission(
+            self.master, notebook, STUDENT, SECRET, self.isolation, reference=self.reference
+        )
+        failed = tuple(test.id for test in evaluation.tests if not test.passed)
+        return Outcome(
+            kind, label, evaluation.score, evaluation.max_score, failed, flag=evaluation.reason
+        )
 
 
 def _job(grader: ReferenceGrader, master_nb, strip_hidden, kind, label, build, cell) -> Outcome:

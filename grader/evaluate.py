@@ -143,14 +143,37 @@ def build_tests(master: Master, secret: bytes, student: str) -> list[dict[str, A
     ]
 
 
+def run_exercises(
+    master: Master,
+    sources: dict[str, str],
+    tests: list[dict[str, Any]],
+    isolation: str,
+) -> RunRecord:
+    """Run the setup cells and these exercise sources, then the hidden tests, in the sandbox."""
+    cells = build_cells(master, sources)
+    return run_in_sandbox(cells, tests, master.forbidden_imports, limits_for(master), isolation)
+
+
+def run_reference(master: Master, student: str, secret: bytes, isolation: str) -> RunRecord:
+    """The master's own solution through the hidden tests drawn for ``student``."""
+    master_exercises = {cell.grade_id: cell.source for cell in master.exercises}
+    return run_exercises(master, master_exercises, build_tests(master, secret, student), isolation)
+
+
 def evaluate_submission(
     master: Master,
     notebook: nbformat.NotebookNode,
     student: str,
     secret: bytes,
     isolation: str | None = None,
+    reference: RunRecord | None = None,
 ) -> Evaluation:
-    """Grade ``notebook`` (already read and checked as a file) for ``student``."""
+    """Grade ``notebook`` (already read and checked as a file) for ``student``.
+
+    ``reference`` is the master's run for the same student and secret (:func:`run_reference`),
+    when the caller grades many notebooks of one student against it; by default it is run here,
+    beside the submission's.
+    """
     isolation = isolation or default_isolation()
     evaluation = Evaluation(master.assignment, student, isolation=isolation)
     for problem in structure_problems(master, notebook):
@@ -165,14 +188,12 @@ def evaluate_submission(
     tests = build_tests(master, secret, student)
     limits = limits_for(master)
 
-    def run(sources: dict[str, str]) -> RunRecord:
-        cells = build_cells(master, sources)
-        return run_in_sandbox(cells, tests, master.forbidden_imports, limits, isolation)
-
     with ThreadPoolExecutor(max_workers=2) as pool:
-        reference_run = pool.submit(run, master_exercises)
-        student_run = pool.submit(run, exercises).result()
-        reference = reference_run.result()
+        if reference is None:
+            reference_run = pool.submit(run_reference, master, student, secret, isolation)
+        student_run = pool.submit(run_exercises, master, exercises, tests, isolation).result()
+        if reference is None:
+            reference = reference_run.result()
     if reference.problem or set(reference.results) != set(master.hidden_tests):
         raise ReferenceFailure(
             f"the master of {master.assignment} did not run to the end: {reference.problem}"
