@@ -18,8 +18,9 @@ import nbformat
 from nbformat.v4 import new_output
 
 from grader.checks import forbidden_imports, structure_problems
+from grader.driver import RunRecord, run_in_sandbox
 from grader.master import Master, strip_hidden
-from grader.sandbox import Limits, RunRecord, bubblewrap_available, run_in_sandbox
+from grader.sandbox import Limits, choose_isolation
 from grader.secret import hidden_test_seed
 from grader.verdict import ReferenceFailure, Verdict, decide
 
@@ -29,7 +30,7 @@ _ISOLATION: list[str] = []
 def default_isolation() -> str:
     """``bubblewrap`` when it works on this machine, else ``subprocess`` (probed once)."""
     if not _ISOLATION:
-        _ISOLATION.append("bubblewrap" if bubblewrap_available() else "subprocess")
+        _ISOLATION.append(choose_isolation())
     return _ISOLATION[0]
 
 

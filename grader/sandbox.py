@@ -10,9 +10,7 @@ with a scrubbed environment; ``docs/grading.md`` says what that does and does no
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import resource
 import secrets
 import shutil
@@ -20,12 +18,8 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import tempfile
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import autodiff_lib
 
@@ -33,7 +27,6 @@ RUNNER = Path(__file__).with_name("runner.py")
 SANDBOX_RUNNER = "/opt/grader/runner.py"
 STUDENT_HOME = "/home/student"
 LIBRARY_DIR = Path(autodiff_lib.__file__).resolve().parent
-CHANNEL_BYTES_LIMIT = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,17 +39,6 @@ class Limits:
     file_bytes: int = 64 * 1024**2
     processes: int = 64
     output_chars: int = 20_000
-
-
-@dataclass
-class RunRecord:
-    """What one sandboxed run reported: cell outputs, hidden-test results, or why it stopped."""
-
-    outputs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    truncated: list[str] = field(default_factory=list)
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
-    problem: str | None = None
-    isolation: str = "bubblewrap"
 
 
 def bubblewrap_available() -> bool:
@@ -172,147 +154,34 @@ def _limit_resources(limits: Limits, count_processes: bool) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-class _Channel:
-    """Lines from the runner's private channel, read by a thread so waits can time out."""
+def launch(
+    forbidden: tuple[str, ...], limits: Limits, isolation: str, workdir: str
+) -> tuple[subprocess.Popen, int | None]:
+    """Start the runner in a fresh sandbox; return the process and the uid it must drop to.
 
-    def __init__(self, stream):
-        self.lines: queue.Queue[bytes | None] = queue.Queue()
-        self.thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
-        self.thread.start()
-
-    def _pump(self, stream) -> None:
-        total = 0
-        for line in iter(stream.readline, b""):
-            total += len(line)
-            if total > CHANNEL_BYTES_LIMIT:
-                break
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def next_message(self, deadline: float) -> dict[str, Any] | None:
-        """The next message; None when the runner ended; TimeoutError past ``deadline``."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        try:
-            line = self.lines.get(timeout=remaining)
-        except queue.Empty:
-            raise TimeoutError from None
-        if line is None:
-            return None
-        message = json.loads(line)
-        if not isinstance(message, dict):
-            raise ValueError("not a message")
-        return message
-
-
-def run_in_sandbox(
-    cells: list[dict[str, str]],
-    tests: list[dict[str, Any]],
-    forbidden: tuple[str, ...],
-    limits: Limits,
-    isolation: str,
-) -> RunRecord:
-    """Run setup/solution cells, then the hidden tests, in one fresh sandboxed process.
-
-    ``cells`` are ``{"id", "kind", "source"}`` (kind ``setup``, ``solution`` or ``selfcheck``);
-    ``tests`` are ``{"id", "source", "seed"}``. The returned record holds the runner's reports,
-    or a ``problem`` saying why the run could not finish (timeout, memory, crash).
+    The process's stdin and stdout are the grader's private channel to the runner.
     """
-    record = RunRecord(isolation=isolation)
     drops_privileges = isolation == "bubblewrap" and os.geteuid() == 0
     uid = 100_000 + secrets.randbelow(800_000) if drops_privileges else None
-    job = {
-        "cells": cells,
-        "forbidden": list(forbidden),
-        "cell_timeout": limits.cell_timeout,
-        "output_limit": limits.output_chars,
-        "drop_to_uid": uid,
-    }
-    with tempfile.TemporaryDirectory(prefix="grader-run-") as workdir:
-        process = subprocess.Popen(
-            sandbox_command(forbidden, isolation),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            cwd=workdir,
-            env=_sandbox_env(STUDENT_HOME if isolation == "bubblewrap" else workdir),
-            start_new_session=True,
-            preexec_fn=lambda: _limit_resources(limits, count_processes=drops_privileges),
-        )
-        try:
-            _converse(process, job, tests, limits, record)
-        finally:
-            _stop(process)
-    return record
+    process = subprocess.Popen(
+        sandbox_command(forbidden, isolation),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=workdir,
+        env=_sandbox_env(STUDENT_HOME if isolation == "bubblewrap" else workdir),
+        start_new_session=True,
+        preexec_fn=lambda: _limit_resources(limits, count_processes=drops_privileges),
+    )
+    return process, uid
 
 
-def _converse(process, job, tests, limits: Limits, record: RunRecord) -> None:
-    channel = _Channel(process.stdout)
-    started = time.monotonic()
-    notebook_deadline = started + limits.notebook_timeout
-    step_grace = limits.cell_timeout + 5.0
-    current, phase = "start-up", "cells"
-    expected = {"cells": ("cell", "cells_done"), "tests": ("test", "tests_done")}
-    try:
-        _send(process, job)
-        while True:
-            deadline = min(notebook_deadline, time.monotonic() + step_grace)
-            message = channel.next_message(deadline)
-            if message is None:
-                record.problem = _death_reason(process, current, limits)
-                return
-            event = message.get("event")
-            if event not in expected[phase]:
-                raise ValueError(f"{event} during the {phase} phase")
-            if event in ("cell", "test"):
-                current = f"{event} {message.get('id')}"
-            elif event == "cells_done":
-                record.outputs = message.get("outputs") or {}
-                record.truncated = [str(i) for i in message.get("truncated") or []]
-                problem = message.get("problem")
-                if problem:
-                    record.problem = _problem_reason(problem, limits)
-                    return
-                _send(process, {"tests": tests})
-                phase = "tests"
-            else:
-                record.results = message.get("results") or {}
-                _expect_end(channel)
-                return
-    except TimeoutError:
-        if time.monotonic() >= notebook_deadline:
-            record.problem = f"the notebook ran longer than {limits.notebook_timeout:g} s"
-        else:
-            record.problem = f"{current} ran longer than {limits.cell_timeout:g} s"
-    except (ValueError, BrokenPipeError):
-        record.problem = "the notebook broke the grader's channel (wrote to it or closed it)"
+def choose_isolation() -> str:
+    """``bubblewrap`` when it works on this machine, else ``subprocess``."""
+    return "bubblewrap" if bubblewrap_available() else "subprocess"
 
 
-def _expect_end(channel: _Channel) -> None:
-    """After the last message the runner exits: anything more was written by student code."""
-    try:
-        if channel.next_message(time.monotonic() + 2.0) is not None:
-            raise ValueError("a message after the last one")
-    except TimeoutError:
-        pass  # something still holds the channel open; it is killed with the run
-
-
-def _send(process, message: dict[str, Any]) -> None:
-    process.stdin.write((json.dumps(message) + "\n").encode("utf-8"))
-    process.stdin.flush()
-
-
-def _problem_reason(problem: dict[str, Any], limits: Limits) -> str:
-    cell = problem.get("cell")
-    if problem.get("kind") == "timeout":
-        return f"cell {cell} ran longer than {limits.cell_timeout:g} s"
-    if problem.get("kind") == "memory":
-        return f"cell {cell} ran out of memory (limit {limits.memory_bytes / 1024**3:g} GiB)"
-    return f"cell {cell} could not finish"
-
-
-def _death_reason(process, current: str, limits: Limits) -> str:
+def death_reason(process, current: str, limits: Limits) -> str:
     try:
         code = process.wait(timeout=5)
     except subprocess.TimeoutExpired:
@@ -327,7 +196,7 @@ def _death_reason(process, current: str, limits: Limits) -> str:
     return f"the notebook's process stopped during {current} (exit code {code})"
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen) -> None:
     """End the run and everything it started (its session; bubblewrap's pid namespace)."""
     try:
         os.killpg(process.pid, signal.SIGKILL)

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.checks import SubmissionProblem, forbidden_imports, read_submission, structure_problems
+from grader.driver import run_in_sandbox
 from grader.evaluate import build_cells, default_isolation, limits_for, student_cells
 from grader.master import Master, load_master
 from grader.nbgrader_setup import RELEASE_DIRECTORY, SOURCE_DIRECTORY
-from grader.sandbox import run_in_sandbox
 
 
 @dataclass

@@ -11,8 +11,9 @@ import nbformat
 import pytest
 
 from grader import checks, secret, verdict
+from grader.driver import run_in_sandbox
 from grader.master import load_master, split_hidden
-from grader.sandbox import Limits, bubblewrap_available, run_in_sandbox
+from grader.sandbox import Limits, bubblewrap_available
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE_MASTER = REPO / "tests/fixtures/grader/solutions/tiny_value/tiny_value.ipynb"
