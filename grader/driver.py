@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.sandbox import Limits, death_reason, launch, stop
+from grader.sandbox import Limits, launch
 
 CHANNEL_BYTES_LIMIT = 32 * 1024 * 1024
 
@@ -70,7 +70,8 @@ def run_in_sandbox(
     """Run setup/solution cells, then the hidden tests, in one fresh sandboxed process."""
     record = RunRecord(isolation=isolation)
     with tempfile.TemporaryDirectory(prefix="grader-run-") as workdir:
-        process, uid = launch(forbidden, limits, isolation, workdir)
+        sandbox = launch(forbidden, limits, isolation, workdir)
+        process, uid = sandbox.process, sandbox.drop_to_uid
         job = {
             "cells": cells,
             "forbidden": list(forbidden),
@@ -79,13 +80,14 @@ def run_in_sandbox(
             "drop_to_uid": uid,
         }
         try:
-            _converse(process, job, tests, limits, record)
+            _converse(sandbox, job, tests, limits, record)
         finally:
-            stop(process)
+            sandbox.stop()
     return record
 
 
-def _converse(process, job, tests, limits: Limits, record: RunRecord) -> None:
+def _converse(sandbox, job, tests, limits: Limits, record: RunRecord) -> None:
+    process = sandbox.process
     channel = _Channel(process.stdout)
     started = time.monotonic()
     notebook_deadline = started + limits.notebook_timeout
@@ -98,7 +100,7 @@ def _converse(process, job, tests, limits: Limits, record: RunRecord) -> None:
             deadline = min(notebook_deadline, time.monotonic() + step_grace)
             message = channel.next_message(deadline)
             if message is None:
-                record.problem = death_reason(process, current, limits)
+                record.problem = sandbox.death_reason(current)
                 return
             event = message.get("event")
             if event not in expected[phase]:

@@ -154,12 +154,54 @@ def _limit_resources(limits: Limits, count_processes: bool) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def launch(
-    forbidden: tuple[str, ...], limits: Limits, isolation: str, workdir: str
-) -> tuple[subprocess.Popen, int | None]:
-    """Start the runner in a fresh sandbox; return the process and the uid it must drop to.
+@dataclass
+class Sandbox:
+    """One running sandbox: the runner's process, whose stdin/stdout are the grader's channel."""
 
-    The process's stdin and stdout are the grader's private channel to the runner.
+    process: subprocess.Popen
+    limits: Limits
+    isolation: str
+    drop_to_uid: int | None = None
+
+    def limit_reasons(self) -> list[str]:
+        """The limits the sandbox's process tree hit (processes, memory), as flag reasons."""
+        return []
+
+    def death_reason(self, current: str) -> str:
+        """Why the runner's process ended during ``current`` (a signal, a limit, an exit code)."""
+        limits = self.limits
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        if code is not None and code > 128:  # bubblewrap reports a signal as 128 + its number
+            code = 128 - code
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name
+            if -code == signal.SIGXCPU:
+                return f"{current} used more than {limits.notebook_timeout:g} s of CPU time"
+            return f"the notebook's process was killed by {name} during {current} (memory?)"
+        return f"the notebook's process stopped during {current} (exit code {code})"
+
+    def stop(self) -> None:
+        """End the run and everything it started (its session; bubblewrap's pid namespace)."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self.process.wait()
+
+
+def launch(forbidden: tuple[str, ...], limits: Limits, isolation: str, workdir: str) -> Sandbox:
+    """Start the runner in a fresh sandbox.
+
+    The process's stdin and stdout are the grader's private channel to the runner; when the
+    sandbox starts as root, ``drop_to_uid`` is the fresh uid the runner must switch to.
     """
     drops_privileges = isolation == "bubblewrap" and os.geteuid() == 0
     uid = 100_000 + secrets.randbelow(800_000) if drops_privileges else None
@@ -173,38 +215,9 @@ def launch(
         start_new_session=True,
         preexec_fn=lambda: _limit_resources(limits, count_processes=drops_privileges),
     )
-    return process, uid
+    return Sandbox(process, limits, isolation, uid)
 
 
-def choose_isolation() -> str:
+def choose_isolation(untrusted: bool = True) -> str:
     """``bubblewrap`` when it works on this machine, else ``subprocess``."""
     return "bubblewrap" if bubblewrap_available() else "subprocess"
-
-
-def death_reason(process, current: str, limits: Limits) -> str:
-    try:
-        code = process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        code = None
-    if code is not None and code > 128:  # bubblewrap reports a signal as 128 + its number
-        code = 128 - code
-    if code is not None and code < 0:
-        name = signal.Signals(-code).name
-        if -code == signal.SIGXCPU:
-            return f"{current} used more than {limits.notebook_timeout:g} s of CPU time"
-        return f"the notebook's process was killed by {name} during {current} (memory?)"
-    return f"the notebook's process stopped during {current} (exit code {code})"
-
-
-def stop(process: subprocess.Popen) -> None:
-    """End the run and everything it started (its session; bubblewrap's pid namespace)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    for stream in (process.stdin, process.stdout):
-        try:
-            stream.close()
-        except OSError:
-            pass
-    process.wait()
