@@ -71,7 +71,7 @@ def run_in_sandbox(
     record = RunRecord(isolation=isolation)
     with tempfile.TemporaryDirectory(prefix="grader-run-") as workdir:
         sandbox = launch(forbidden, limits, isolation, workdir)
-        process, uid = sandbox.process, sandbox.drop_to_uid
+        uid = sandbox.drop_to_uid
         job = {
             "cells": cells,
             "forbidden": list(forbidden),
