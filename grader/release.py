@@ -2,7 +2,10 @@
 
 ``release`` runs nbgrader's ``generate_assignment`` on each master; the output depends only on
 the master, so ``release --check`` can regenerate into a scratch course and compare byte for
-byte to tell whether ``course/`` is stale.
+byte to tell whether ``course/`` is stale. Both refuse a master whose ``forbidden_imports``
+names a part of ``autodiff_lib`` that does not exist: the sandbox hides forbidden modules by
+their files, so a module moved or renamed after its lesson was written would otherwise be
+reachable again without a word.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import nbformat
 from nbclient import NotebookClient
 
 from grader import course
+from grader.master import load_master
 from grader.nbgrader_setup import RELEASE_DIRECTORY, SOURCE_DIRECTORY
+from grader.sandbox import module_locations
 
 
 def master_ids(course_root: Path) -> list[str]:
@@ -27,6 +32,9 @@ def master_ids(course_root: Path) -> list[str]:
 
 def release(course_root: Path, assignments: list[str], execute: bool = True) -> list[Path]:
     """Generate ``course/<id>/`` for each assignment; execute masters into ``build/solutions/``."""
+    problems = unknown_forbidden_modules(course_root, assignments)
+    if problems:
+        raise ValueError("; ".join(problems))
     written = []
     for assignment in assignments:
         course.generate_assignment(course_root, assignment)
@@ -34,6 +42,20 @@ def release(course_root: Path, assignments: list[str], execute: bool = True) -> 
         if execute:
             written.append(execute_master(course_root, assignment))
     return written
+
+
+def unknown_forbidden_modules(course_root: Path, assignments: list[str]) -> list[str]:
+    """Each ``forbidden_imports`` entry of these masters naming no module of ``autodiff_lib``."""
+    problems = []
+    for assignment in assignments:
+        master = load_master(course_root / SOURCE_DIRECTORY / assignment / f"{assignment}.ipynb")
+        for name in master.forbidden_imports:
+            if name.split(".")[0] == "autodiff_lib" and not module_locations(name):
+                problems.append(
+                    f"{assignment}: forbidden_imports names {name}, which is no module of "
+                    f"autodiff_lib (moved or renamed?); fix the master's metadata"
+                )
+    return problems
 
 
 def execute_master(course_root: Path, assignment: str, timeout: int = 600) -> Path:
@@ -55,7 +77,7 @@ def execute_master(course_root: Path, assignment: str, timeout: int = 600) -> Pa
 
 def stale(course_root: Path, assignments: list[str]) -> list[str]:
     """Why ``course/`` differs from what the masters generate (empty when up to date)."""
-    problems = []
+    problems = unknown_forbidden_modules(course_root, assignments)
     with tempfile.TemporaryDirectory(prefix="grader-release-check-") as scratch:
         scratch_root = Path(scratch)
         for assignment in assignments:
