@@ -7,134 +7,71 @@ with the failure as its message and flagged; nbgrader then records everyone else
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from grader import course
-from grader.checks import SubmissionProblem, find_notebook, read_submission
+from grader.checks import SubmissionProblem, read_submission
 from grader.evaluate import Evaluation, evaluate_submission, flagged_without_grading
+from grader.intake import Submission, collect, collect_submitted, stage
 from grader.master import Master, load_master
 from grader.nbgrader_setup import SOURCE_DIRECTORY
 from grader.preprocessors import PRECOMPUTED, submission_key
 from grader.report import REPORT_NAME, read_report, write_report
 from grader.secret import course_secret
+from grader.text import one_line
 from grader.verdict import ReferenceFailure
 
-ZIP_MAX_BYTES = 1024**3
+PREVIOUS_RESULTS = ".grader_previous"
 
 
-@dataclass
-class Submission:
-    """One student's folder in ``submitted/<student>/<assignment>/``."""
+class BatchReports(list):
+    """One report per student, and ``skipped``: the entries not graded, each with why."""
 
-    student: str
-    folder: Path
+    def __init__(self, reports: list[dict[str, Any]], skipped: list[str]) -> None:
+        super().__init__(reports)
+        self.skipped = skipped
 
 
 def master_path(course_root: Path, assignment: str) -> Path:
     return course_root / SOURCE_DIRECTORY / assignment / f"{assignment}.ipynb"
 
 
-def collect(source: Path, assignment: str, extract_to: Path) -> dict[str, Path]:
-    """Student id -> folder holding that student's files, from a folder or an LMS zip.
-
-    Accepted layouts: ``DIR/<student>/<files>``, nbgrader's ``DIR/<student>/<assignment>/``,
-    the same inside a zip, or inside one folder wrapping them. Folder names become student ids
-    (characters other than letters, digits and ``_.@+-`` turn into ``_``).
-    """
-    if source.is_file() and zipfile.is_zipfile(source):
-        source = _extract(source, extract_to)
-    if not source.is_dir():
-        raise FileNotFoundError(f"{source} is neither a folder nor a zip of submissions")
-    source = _unwrap(source)
-    folders: dict[str, Path] = {}
-    for entry in _visible(source):
-        if not entry.is_dir():
-            continue
-        student = student_id(entry.name, taken=folders)
-        nested = entry / assignment
-        folders[student] = nested if nested.is_dir() else entry
-    return folders
-
-
-def _visible(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if not p.name.startswith((".", "__MACOSX")))
-
-
-def _unwrap(source: Path) -> Path:
-    """An LMS zip often wraps the student folders in one more folder: look inside it."""
-    entries = _visible(source)
-    if len(entries) == 1 and entries[0].is_dir():
-        inner = _visible(entries[0])
-        if inner and all(p.is_dir() for p in inner):
-            if entries[0].name == "submitted" or len(inner) > 1:
-                return entries[0]
-    return source
-
-
-def student_id(folder_name: str, taken: dict[str, Path]) -> str:
-    """A usable nbgrader student id for a folder name, unique within the batch.
-
-    >>> student_id("Doe, Jane (12)", {})
-    'Doe__Jane__12_'
-    """
-    base = re.sub(r"[^A-Za-z0-9_.@+-]", "_", folder_name).lstrip(".") or "student"
-    candidate, number = base, 2
-    while candidate in taken:
-        candidate, number = f"{base}_{number}", number + 1
-    return candidate
-
-
-def _extract(archive: Path, target: Path) -> Path:
-    """Unpack a zip safely (no absolute paths, no ``..``, bounded size)."""
-    with zipfile.ZipFile(archive) as bundle:
-        total = sum(info.file_size for info in bundle.infolist())
-        if total > ZIP_MAX_BYTES:
-            raise ValueError(f"{archive} unpacks to {total} bytes, more than {ZIP_MAX_BYTES}")
-        for info in bundle.infolist():
-            name = Path(info.filename)
-            if name.is_absolute() or ".." in name.parts:
-                raise ValueError(f"{archive} holds an unsafe path: {info.filename}")
-        bundle.extractall(target)
-    return target
-
-
-def stage(course_root: Path, assignment: str, folders: dict[str, Path]) -> list[Submission]:
-    """Copy each student's files to ``submitted/<student>/<assignment>/`` (nbgrader's layout)."""
-    staged = []
-    for student, folder in folders.items():
-        target = course_root / "submitted" / student / assignment
-        if folder.resolve() != target.resolve():
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(folder, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        staged.append(Submission(student, target))
-    return staged
-
-
 def _evaluate(master: Master, submission: Submission, secret: bytes) -> Evaluation:
     """Intake checks, then the sandboxed evaluation; never raises for a student's file."""
+    if submission.problem or submission.notebook is None:
+        reason = submission.problem or "no notebook in the submission"
+        return _with_notes(flagged_without_grading(master, submission.student, reason), submission)
+    path = submission.notebook
     try:
-        path = find_notebook(submission.folder, master.assignment)
         notebook = read_submission(path)
     except SubmissionProblem as problem:
-        return flagged_without_grading(master, submission.student, str(problem))
+        return _with_notes(
+            flagged_without_grading(master, submission.student, str(problem)), submission
+        )
     try:
         evaluation = evaluate_submission(master, notebook, submission.student, secret)
     except ReferenceFailure as failure:
         return flagged_without_grading(master, submission.student, f"not graded: {failure}")
     except Exception as error:  # a grader fault on one submission must not stop the batch
         reason = f"the grader failed on this submission ({type(error).__name__}: {error})"
-        return flagged_without_grading(master, submission.student, reason)
+        return flagged_without_grading(master, submission.student, one_line(reason))
+    _with_notes(evaluation, submission)
     PRECOMPUTED[submission_key(master.assignment, submission.student, path)] = evaluation
+    return evaluation
+
+
+def _with_notes(evaluation: Evaluation, submission: Submission) -> Evaluation:
+    """Flag ``evaluation`` with what intake noticed (an id shared with another folder)."""
+    for note in submission.notes:
+        evaluation.flag(note)
     return evaluation
 
 
@@ -145,10 +82,13 @@ def autograde(
     workers: int = 2,
     secret_root: Path | None = None,
     progress: bool = True,
-) -> list[dict[str, Any]]:
+) -> BatchReports:
     """Grade every submission of ``assignment``; return one report per student.
 
     ``submissions`` is a folder or zip of student folders (default: ``submitted/`` as it is).
+    A student's previous ``autograded/`` results are set aside, not deleted, until the new
+    ones are written: if the batch stops (an error, an interrupt), every student without new
+    results gets the previous ones back.
     """
     if not course.assignment_known(course_root, assignment):
         raise course.CourseError(
@@ -156,22 +96,35 @@ def autograde(
         )
     master = load_master(master_path(course_root, assignment))
     secret = course_secret(secret_root or course_root)
+    _settle_previous(course_root, assignment)
     with tempfile.TemporaryDirectory(prefix="grader-zip-") as unpacked:
         if submissions is None:
-            submissions = course_root / "submitted"
-            folders = {p.parent.name: p for p in submissions.glob(f"*/{assignment}")}
+            collected = collect_submitted(course_root, assignment)
         else:
-            folders = collect(submissions, assignment, Path(unpacked))
-        staged = stage(course_root, assignment, folders)
-    for submission in staged:
-        shutil.rmtree(course_root / "autograded" / submission.student / assignment, True)
+            collected = collect(submissions, assignment, Path(unpacked))
+        staged = stage(course_root, assignment, collected)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         jobs = pool.map(lambda s: _evaluate(master, s, secret), staged)
         evaluations = list(
             tqdm(jobs, total=len(staged), desc=f"grading {assignment}", disable=not progress)
         )
+    try:
+        for submission in staged:
+            _set_aside(course_root, submission.student, assignment)
+        reports = _record(course_root, master, evaluations, secret_root)
+    finally:
+        PRECOMPUTED.clear()
+        _settle_previous(course_root, assignment)
+    return BatchReports(reports, collected.skipped)
+
+
+def _record(
+    course_root: Path, master: Master, evaluations: list[Evaluation], secret_root: Path | None
+) -> list[dict[str, Any]]:
+    """Write every student's results: reports of the unreadable, nbgrader for the rest."""
+    assignment = master.assignment
     unreadable = {e.student: e for e in evaluations if not e.graded}
-    graded = [s.student for s in staged if s.student not in unreadable]
+    graded = [e.student for e in evaluations if e.student not in unreadable]
     for student, evaluation in unreadable.items():
         write_report(_report_folder(course_root, student, assignment), _report(evaluation))
     failures = _record_with_nbgrader(course_root, assignment, graded, secret_root)
@@ -179,13 +132,51 @@ def autograde(
     for evaluation in evaluations:
         path = _report_folder(course_root, evaluation.student, assignment) / REPORT_NAME
         if evaluation.student in failures:
+            _restore_previous(course_root, evaluation.student, assignment)
             failure = f"nbgrader could not record this submission ({failures[evaluation.student]})"
             reason = "; ".join([*evaluation.reasons, failure])
             evaluation = flagged_without_grading(master, evaluation.student, reason)
             write_report(path.parent, _report(evaluation))
         reports.append(read_report(path))
-    PRECOMPUTED.clear()
     return reports
+
+
+def _previous_folder(course_root: Path, student: str, assignment: str) -> Path:
+    return course_root / PREVIOUS_RESULTS / student / assignment
+
+
+def _set_aside(course_root: Path, student: str, assignment: str) -> None:
+    """Move a student's previous results out of nbgrader's way (kept until settled)."""
+    live = _report_folder(course_root, student, assignment)
+    if os.path.lexists(live):
+        backup = _previous_folder(course_root, student, assignment)
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(live, backup)
+
+
+def _restore_previous(course_root: Path, student: str, assignment: str) -> None:
+    """Put a student's previous results back in place of whatever the new pass left."""
+    backup = _previous_folder(course_root, student, assignment)
+    if not os.path.lexists(backup):
+        return
+    live = _report_folder(course_root, student, assignment)
+    if os.path.lexists(live):
+        shutil.rmtree(live)
+    live.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(backup, live)
+
+
+def _settle_previous(course_root: Path, assignment: str) -> None:
+    """Drop the previous results of students whose new results are complete; restore the rest.
+
+    Run at the end of every batch, and at its start for what a killed batch left behind.
+    """
+    for backup in sorted((course_root / PREVIOUS_RESULTS).glob(f"*/{assignment}")):
+        student = backup.parent.name
+        if (_report_folder(course_root, student, assignment) / REPORT_NAME).exists():
+            shutil.rmtree(backup)
+        else:
+            _restore_previous(course_root, student, assignment)
 
 
 def _record_with_nbgrader(
@@ -224,7 +215,7 @@ def _report(evaluation: Evaluation) -> dict[str, Any]:
 def _log_excerpt(log: str) -> str:
     """The last exception line of nbgrader's log."""
     errors = re.findall(r"^\w*(?:Error|Exception)\b.*$", log, re.MULTILINE)
-    return (errors[-1] if errors else "see nbgrader's log")[:300]
+    return one_line(errors[-1] if errors else "see nbgrader's log", 300)
 
 
 def grade_one(
@@ -243,7 +234,7 @@ def grade_one(
         course.generate_assignment(root, assignment)
         incoming = root / "incoming" / student
         incoming.mkdir(parents=True)
-        shutil.copy2(notebook, incoming / notebook.name)
+        shutil.copy2(notebook, incoming / notebook.name, follow_symlinks=False)
         (report,) = autograde(
             root, assignment, root / "incoming", 1, secret_root=course_root, progress=False
         )

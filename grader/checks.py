@@ -8,45 +8,161 @@ students before they submit.
 from __future__ import annotations
 
 import ast
+import errno
 import json
+import os
+import re
+import stat
 from pathlib import Path
 
 import nbformat
+import numpy
 
 from grader.master import Master, strip_hidden
+from grader.text import one_line
 
 NBGRADER_FIELDS = ("grade", "solution", "points", "task")
+MAX_NOTEBOOK_BYTES = 20 * 1024**2
+MAX_FILES = 200
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_OPENING, _CLOSING = (ord("["), ord("{")), (ord("]"), ord("}"))
 
 
 class SubmissionProblem(Exception):
     """A submission that cannot be graded normally; the message says why."""
 
 
+def submission_files(folder: Path) -> list[Path]:
+    """The regular files under ``folder``, found without following any link.
+
+    A symbolic link anywhere (even a dangling or looping one), a file that is not a regular file
+    (a FIFO, a device) or more than ``MAX_FILES`` entries make the folder a ``SubmissionProblem``:
+    nothing is read through a link, and a folder of thousands of files is refused at once.
+    """
+    files: list[Path] = []
+    pending = [folder]
+    seen = 0
+    try:
+        _refuse_special(folder, folder, os.lstat(folder).st_mode)
+        while pending:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    seen += 1
+                    if seen > MAX_FILES:
+                        raise SubmissionProblem(
+                            f"the submission holds more than {MAX_FILES} files and folders; "
+                            "submit the notebook on its own"
+                        )
+                    mode = entry.stat(follow_symlinks=False).st_mode
+                    _refuse_special(folder, Path(entry.path), mode)
+                    (pending if stat.S_ISDIR(mode) else files).append(Path(entry.path))
+    except OSError as error:
+        raise SubmissionProblem(
+            f"the submission folder cannot be read ({type(error).__name__})"
+        ) from None
+    return sorted(files)
+
+
+def _refuse_special(folder: Path, path: Path, mode: int) -> None:
+    """Raise unless ``path`` is a plain folder or a regular file."""
+    shown = _shown(path.relative_to(folder)) if path != folder else "the submission folder"
+    if stat.S_ISLNK(mode):
+        raise SubmissionProblem(
+            f"{shown} is a symbolic link (links are never followed); submit the files themselves"
+        )
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise SubmissionProblem(f"{shown} is not a regular file or folder")
+
+
+def _shown(name: object) -> str:
+    """A file name a student chose, safe and short enough to quote in a message."""
+    return one_line(name, 80)
+
+
 def find_notebook(folder: Path, assignment: str) -> Path:
     """The one notebook of a student's folder, named ``<assignment>.ipynb``."""
-    notebooks = sorted(
-        p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file()
-    )
+    notebooks = [
+        path
+        for path in submission_files(folder)
+        if path.suffix == ".ipynb" and ".ipynb_checkpoints" not in path.relative_to(folder).parts
+    ]
     expected = f"{assignment}.ipynb"
     if not notebooks:
         raise SubmissionProblem(f"no notebook in the submission (expected {expected})")
     if len(notebooks) > 1:
-        names = ", ".join(str(p.relative_to(folder)) for p in notebooks)
-        raise SubmissionProblem(f"more than one notebook in one submission: {names}")
+        names = ", ".join(_shown(p.relative_to(folder)) for p in notebooks[:5])
+        more = f" and {len(notebooks) - 5} more" if len(notebooks) > 5 else ""
+        raise SubmissionProblem(f"more than one notebook in one submission: {names}{more}")
     if notebooks[0].name != expected:
-        raise SubmissionProblem(f"the notebook is named {notebooks[0].name}, expected {expected}")
+        shown = _shown(notebooks[0].name)
+        raise SubmissionProblem(f"the notebook is named {shown}, expected {expected}")
     return notebooks[0]
 
 
+def read_notebook_bytes(path: Path) -> bytes:
+    """The bytes of a notebook file, opened without following a link, at most 20 MB.
+
+    The file is checked through the open descriptor (a regular file with one name, not too
+    large), so it cannot be swapped for a link or a FIFO between the check and the read.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise SubmissionProblem(
+                f"{_shown(path.name)} is a symbolic link (links are never followed)"
+            ) from None
+        raise SubmissionProblem(f"the notebook cannot be opened ({type(error).__name__})") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise SubmissionProblem(f"{_shown(path.name)} is not a regular file")
+        if info.st_nlink > 1:
+            raise SubmissionProblem(
+                f"{_shown(path.name)} is a hard link to another file; submit a copy"
+            )
+        data = handle.read(MAX_NOTEBOOK_BYTES + 1)
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise SubmissionProblem(
+            f"the notebook is larger than {MAX_NOTEBOOK_BYTES // 1024**2} MB; "
+            "clear its outputs and save it again"
+        )
+    return data
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in JSON ``text``, found without parsing it.
+
+    Strings are removed first (a bracket inside one does not count); the depth is then the
+    largest running count of opening minus closing brackets, computed by numpy in one pass.
+    An unterminated string runs to the end, so the scan stays linear on any input.
+    """
+    outside = _JSON_STRING.sub("", text).encode("utf-8")
+    codes = numpy.frombuffer(outside, dtype=numpy.uint8)
+    steps = numpy.isin(codes, _OPENING).astype(numpy.int32) - numpy.isin(codes, _CLOSING)
+    return int(steps.cumsum().max(initial=0))
+
+
 def read_submission(path: Path) -> nbformat.NotebookNode:
-    """Read and validate a submitted notebook file."""
-    data = path.read_bytes()
+    """Read and validate a submitted notebook file.
+
+    Never through a link, bounded in size and in nesting depth: a hostile file is refused
+    before any parser recurses into it.
+    """
+    data = read_notebook_bytes(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise SubmissionProblem(
             f"the notebook is not UTF-8 text (byte {error.start}); save it again from Jupyter"
         ) from None
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise SubmissionProblem(
+            f"the notebook nests more than {MAX_JSON_DEPTH} levels deep; it was not written "
+            "by Jupyter"
+        )
     try:
         json.loads(text)
     except json.JSONDecodeError as error:
@@ -59,7 +175,9 @@ def read_submission(path: Path) -> nbformat.NotebookNode:
         nbformat.validate(notebook)
     except Exception as error:  # nbformat raises several kinds for malformed notebooks
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise SubmissionProblem(f"not a valid Jupyter notebook: {first_line[:200]}") from None
+        raise SubmissionProblem(
+            f"not a valid Jupyter notebook: {one_line(first_line, 200)}"
+        ) from None
     if not notebook.cells:
         raise SubmissionProblem("the notebook is empty (no cells)")
     return notebook

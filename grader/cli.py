@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
+from grader.text import one_line
 from grader.workspace import sync_workspace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,9 +39,16 @@ def _release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _allow_unsandboxed(args: argparse.Namespace) -> None:
+    """Pass ``--allow-unsandboxed`` on to the sandbox's policy."""
+    if args.allow_unsandboxed:
+        os.environ["AUTODIFF_GRADER_ALLOW_UNSANDBOXED"] = "1"
+
+
 def _grade(args: argparse.Namespace) -> int:
     from grader.batch import grade_one
 
+    _allow_unsandboxed(args)
     report = grade_one(args.course_dir, args.assignment, Path(args.notebook), args.student)
     result = {
         "assignment": report["assignment"],
@@ -55,23 +64,30 @@ def _grade(args: argparse.Namespace) -> int:
         return 0
     print(f"{result['assignment']}: {result['score']:g} / {result['max_score']:g}")
     for test in result["tests"]:
-        print(f"  {test['id']}: {test['score']:g}/{test['max_score']:g}  {test['message']}")
+        message = one_line(test["message"], 1000)
+        print(f"  {test['id']}: {test['score']:g}/{test['max_score']:g}  {message}")
     if result["manual_pending"]:
         print(f"  written answers awaiting a grader: {result['manual_pending']:g} point(s)")
     if result["flagged"]:
-        print(f"  FLAGGED: {result['reason']}")
+        print(f"  FLAGGED: {one_line(result['reason'], 1000)}")
     return 0
 
 
 def _autograde(args: argparse.Namespace) -> int:
     from grader.batch import autograde
 
+    _allow_unsandboxed(args)
     submissions = Path(args.submissions) if args.submissions else None
     reports = autograde(args.course_dir, args.assignment, submissions, args.workers)
     flagged = [r for r in reports if r["flagged"]]
     for report in flagged:
-        print(f"flagged {report['student']}: {report['reason']}")
-    print(f"graded {len(reports)} submission(s) of {args.assignment}; {len(flagged)} flagged")
+        print(f"flagged {one_line(report['student'], 100)}: {one_line(report['reason'], 1000)}")
+    for entry in reports.skipped:
+        print(f"skipped {one_line(entry, 300)}")
+    print(
+        f"graded {len(reports)} submission(s) of {args.assignment}; {len(flagged)} flagged; "
+        f"{len(reports.skipped)} skipped"
+    )
     return 0
 
 
@@ -103,6 +119,14 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _add_unsandboxed_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--allow-unsandboxed",
+        action="store_true",
+        help="grade even where bubblewrap is missing (student code can then read your files)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
     parser.add_argument(
@@ -132,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("notebook", metavar="NOTEBOOK")
     grade.add_argument("--student", default="student", help="student id (decides the seeds)")
     grade.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_unsandboxed_flag(grade)
     grade.set_defaults(run=_grade)
 
     batch = commands.add_parser("autograde", help="grade a batch of submissions")
@@ -142,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder or zip of <student>/ folders (default: submitted/)",
     )
     batch.add_argument("--workers", type=int, default=2, help="submissions graded at once")
+    _add_unsandboxed_flag(batch)
     batch.set_defaults(run=_autograde)
 
     feedback = commands.add_parser("feedback", help="HTML feedback for autograded submissions")
@@ -164,5 +190,5 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(error, 1000)}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from typing import Any
 from nbgrader.api import Gradebook
 
 from grader.report import reports
+from grader.text import csv_cell
 
 COLUMNS = ("student_id", "assignment", "score", "max_score", "flagged", "reason")
 
@@ -52,9 +53,14 @@ def _row(key: tuple[str, str], score: float, max_score: float) -> dict[str, Any]
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    """The rows as CSV text with a header."""
+    """The rows as CSV text with a header; every text cell is safe for a spreadsheet.
+
+    Student ids and reasons come from what students sent (folder and file names): each text
+    cell is bounded, without control characters, and never starts like a formula.
+    """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    for row in rows:
+        writer.writerow({k: csv_cell(v) if isinstance(v, str) else v for k, v in row.items()})
     return buffer.getvalue()

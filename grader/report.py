@@ -10,14 +10,22 @@ import json
 from pathlib import Path
 from typing import Any
 
+from grader.text import clean
+
 REPORT_NAME = "grader_report.json"
+REASON_LIMIT = 2000
 
 
 def write_report(folder: Path, report: dict[str, Any]) -> Path:
-    """Write ``report`` into ``folder`` (replacing an older one, even a read-only one)."""
+    """Write ``report`` into ``folder`` (replacing an older one, even a read-only one).
+
+    Its ``reason`` may quote what a student sent (file names, messages): it is stored bounded
+    and without control characters.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / REPORT_NAME
     path.unlink(missing_ok=True)
+    report = {**report, "reason": clean(report.get("reason", ""), REASON_LIMIT)}
     path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
 
