@@ -3,6 +3,8 @@
 Besides naming the course folders, it swaps nbgrader's ``Execute`` (which runs the notebook,
 hidden tests included, in the student's kernel) for the grader's sandboxed hidden tests, so
 ``nbgrader autograde`` and the formgrader grade the same way as ``python -m grader autograde``.
+HTML a student wrote is made inert in the autograded notebook and again when the feedback and
+the formgrader render it (``grader.sanitize``).
 """
 
 from __future__ import annotations
@@ -16,16 +18,18 @@ RELEASE_DIRECTORY = "course"
 
 def configure(c: Any) -> None:
     """Fill an nbgrader/traitlets config object with the course's settings."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
+        GetGrades,
         IgnorePattern,
         LimitOutput,
         SaveAutoGrades,
     )
 
     from grader.preprocessors import HiddenTestGrader, RecordGraderReport
+    from grader.sanitize import SanitizeStudentHTML, markdown2html
 
     c.CourseDirectory.course_id = "autodiff-course"
     c.CourseDirectory.source_directory = SOURCE_DIRECTORY
@@ -36,11 +40,18 @@ def configure(c: Any) -> None:
         IgnorePattern,
         ClearMetadataPreprocessor,
         LimitOutput,
+        SanitizeStudentHTML,
         SaveAutoGrades,
         RecordGraderReport,
         AssignLatePenalties,
         CheckCellMetadata,
     ]
+    # Second line of defence where the pages are rendered: feedback (its own preprocessor list)
+    # and the formgrader (an HTMLExporter built from this config).
+    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, SanitizeStudentHTML]
+    c.HTMLExporter.preprocessors = [SanitizeStudentHTML]
+    c.HTMLExporter.filters = {"markdown2html": markdown2html}
+    c.HTMLExporter.sanitize_html = True
 
 
 def course_config(course_root: Path, secret_root: Path | None = None) -> Any:

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -204,3 +205,20 @@ def run_cell_and_read_output(page: Any, index: int, timeout_ms: int = 120_000) -
     output.first.wait_for(timeout=timeout_ms)
     wait_for_kernel_idle(page, timeout_ms)
     return output.first.inner_text()
+
+
+def is_local_url(url: str) -> bool:
+    """True for ``file:`` URLs and URLs of this machine (127.0.0.1, localhost)."""
+    host = urllib.parse.urlsplit(url).hostname
+    return url.startswith(("file:", "data:", "blob:", "about:")) or host in (
+        "127.0.0.1",
+        "localhost",
+    )
+
+
+def local_requests_only(page: Any) -> None:
+    """Abort every request the page makes off this machine (CDN scripts fail fast, offline)."""
+    page.route(
+        "**/*",
+        lambda route: route.continue_() if is_local_url(route.request.url) else route.abort(),
+    )
