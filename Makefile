@@ -10,7 +10,12 @@ LAB_ARGS  ?=
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 AS_ROOT   := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test lint release bench clean
+.PHONY: lab test lint release bench clean check-bwrap
+BWRAP_HINT := bubblewrap (bwrap) is missing: install it with: sudo apt-get install bubblewrap
+
+# Grading needs bubblewrap (the grader refuses untrusted notebooks without it); learners do not.
+check-bwrap:
+	@command -v bwrap >/dev/null 2>&1 || { echo "error: $(BWRAP_HINT) (grading and the tests need it)" >&2; exit 1; }
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +29,12 @@ $(VENV)/.test: $(VENV)/.runtime
 
 ## make lab: start JupyterLab on your own copy of the course (workspace/, never overwritten)
 lab: $(VENV)/.runtime
+	@command -v bwrap >/dev/null 2>&1 || echo "note: $(BWRAP_HINT) (only instructors grading need it)"
 	$(PY) -m grader workspace --dest $(WORKSPACE)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(WORKSPACE) $(AS_ROOT) $(LAB_ARGS)
 
 ## make test: lint, then the whole test suite
-test: $(VENV)/.test
+test: check-bwrap $(VENV)/.test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
