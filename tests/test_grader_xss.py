@@ -254,6 +254,7 @@ def test_autograded_notebook_holds_no_payload(attacked):
 
 def test_feedback_html_holds_nothing_active(attacked):
     html = feedback(attacked["root"], "attacker").read_text()
+    print("FOUND", active_html(html, attacked["port"]))
     assert active_html(html, attacked["port"]) == []
     assert LEGIT.replace("'", "&#39;") in html or LEGIT in html
 
@@ -289,12 +290,14 @@ RAN = "() => ({pwned: window.PWNED || null, title: document.title, url: location
 
 
 def open_and_inspect(page, url: str) -> dict:
-    """Load ``url``, let any payload fire (and click the links), report what the page shows."""
+    """Load ``url``, let any payload fire (and click the links), report what the page shows
+    and which payloads reported to the collector."""
+    Collector.requests.clear()
     page.goto(url, wait_until="load")
     page.wait_for_timeout(500)
     state = page.evaluate(PAGE_STATE)
     page.wait_for_timeout(500)
-    return {**state, **page.evaluate(RAN)}
+    return {**state, **page.evaluate(RAN), "requests": sorted(set(Collector.requests))}
 
 
 @pytest.fixture
@@ -314,8 +317,21 @@ def assert_nothing_ran(state: dict, page, url: str) -> None:
     assert state["active"] == []
     assert state["pwned"] is None and "PWNED" not in state["title"]
     assert state["url"] == url and not state["hidden"] and page.dialogs == []
-    assert Collector.requests == []
+    assert state["requests"] == []
     assert LEGIT in state["text"]
+
+
+def test_the_payloads_run_in_a_page_rendered_without_the_sanitiser(attacked, browser, tmp_path):
+    """The check can see a payload run: nbconvert's plain HTML of the submission runs them."""
+    from nbconvert import HTMLExporter
+
+    submitted = attacked["root"] / "submitted" / "attacker" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    html, _ = HTMLExporter().from_filename(str(submitted))
+    page = tmp_path / "unsanitised.html"
+    page.write_text(html)
+    state = open_and_inspect(browser, page.as_uri())
+    assert state["pwned"] and state["title"] == "PWNED"
+    assert {"/script", "/img_onerror", "/svg_onload", "/a_javascript"} <= set(state["requests"])
 
 
 def test_feedback_page_runs_nothing_in_chromium(attacked, browser):
@@ -340,3 +356,30 @@ def test_formgrader_page_runs_nothing_in_chromium(attacked, browser, tmp_path):
         assert "Student's answer" in state["text"]
         extra = browser.goto(f"{url}evil.html")
         assert extra.status == 404  # only the notebook of a submission reaches autograded/
+
+
+def test_rendering_sanitises_a_notebook_that_skipped_the_autograde_step(attacked, tmp_path):
+    """Second line of defence: the submitted notebook, payloads intact, put where the autograded
+    one goes, renders inert in the feedback and through the formgrader's exporter."""
+    from nbconvert import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+
+    from grader.course import generate_feedback
+    from grader.nbgrader_setup import course_config
+
+    root = shutil.copytree(attacked["root"], tmp_path / "course")
+    raw = root / "submitted" / "attacker" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    shutil.copy(raw, autograded(root, "attacker"))
+    generate_feedback(root, ASSIGNMENT)
+    assert active_html(feedback(root, "attacker").read_text(), attacked["port"]) == []
+
+    config = course_config(root)
+    config.HTMLExporter.template_name = "formgrade"  # as nbgrader's formgrader sets it
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    exporter = HTMLExporter(config=config)
+    resources = {"base_url": "", "index": 0, "total": 1, "notebook_id": ASSIGNMENT}
+    html, _ = exporter.from_filename(str(raw), resources=resources)
+    honest, _ = exporter.from_filename(str(autograded(root, "honest")), resources=resources)
+    # the formgrader's own page (score inputs, its scripts and styles) is the honest page's
+    assert active_html(html, attacked["port"]) == active_html(honest, attacked["port"])
+    assert LEGIT.replace("'", "&#39;") in html or LEGIT in html
