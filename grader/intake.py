@@ -9,6 +9,7 @@ nbgrader's ``submitted/<student>/<assignment>/``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -240,7 +241,10 @@ def extract(archive: Path, target: Path) -> dict[Path, str]:
                 except (OSError, zipfile.BadZipFile, SubmissionProblem) as error:
                     problem = _unpack_problem(info, error)
             if problem:
-                refused.setdefault(_owner(parts), problem)
+                holder = _holder(parts)
+                with contextlib.suppress(OSError):  # the student is then reported, not lost
+                    target.joinpath(holder).mkdir(parents=True, exist_ok=True)
+                refused.setdefault(holder, problem)
     return refused
 
 
@@ -248,14 +252,12 @@ def _is_notebook(info: zipfile.ZipInfo) -> bool:
     return not info.is_dir() and info.filename.endswith(".ipynb")
 
 
-def _owner(parts: tuple[str, ...]) -> Path:
-    """The part of a member's path before anything unsafe in it (whose folder it is in)."""
-    safe: list[str] = []
-    for part in parts:
+def _holder(parts: tuple[str, ...]) -> Path:
+    """The folder a member is in: its path up to anything unsafe, or up to its own name."""
+    for index, part in enumerate(parts):
         if part in ("/", ".."):
-            break
-        safe.append(part)
-    return Path(*safe)
+            return Path(*parts[:index])
+    return Path(*parts[:-1])
 
 
 def _member_problem(info: zipfile.ZipInfo, parts: tuple[str, ...]) -> str:
