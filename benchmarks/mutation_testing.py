@@ -231,24 +231,34 @@ def cell_source(master: nbformat.NotebookNode, cell: str) -> str:
 class ReferenceGrader:
     """Grades many variants of one master, running the master's own solution only once.
 
-    Every variant is graded for the same student and secret, so the master's reference run
-    (``grader.evaluate.run_reference``) is the same for all: it is done once here and handed
-    to ``grader.evaluate.evaluate_submission``, which halves the cost of a mutation run.
+    Every variant is graded for the same student, secret and inputs: the hidden tests' inputs
+    normally change with every distinct submission (``grader.secret.submission_digest``), here
+    they are drawn from the master's own digest for every variant, so the master's reference
+    run (``grader.evaluate.run_reference``) is the same for all: it is done once here and
+    handed to ``grader.evaluate.evaluate_submission``, which halves the cost of a mutation run.
     """
 
     def __init__(self, master) -> None:
         from grader.evaluate import default_isolation, run_reference
+        from grader.secret import submission_digest
 
         self.master = master
         self.isolation = default_isolation()
-        self.reference = run_reference(master, STUDENT, SECRET, self.isolation)
+        self.digest = submission_digest({cell.grade_id: cell.source for cell in master.exercises})
+        self.reference = run_reference(master, STUDENT, SECRET, self.isolation, self.digest)
 
     def grade(self, notebook: nbformat.NotebookNode, kind: str, label: str) -> Outcome:
         """Score ``notebook``; raises ``grader.verdict.ReferenceFailure`` if the master fails."""
         from grader.evaluate import evaluate_submission
 
         evaluation = evaluate_submission(
-            self.master, notebook, STUDENT, SECRET, self.isolation, reference=self.reference
+            self.master,
+            notebook,
+            STUDENT,
+            SECRET,
+            self.isolation,
+            reference=self.reference,
+            digest=self.digest,
         )
         failed = tuple(test.id for test in evaluation.tests if not test.passed)
         return Outcome(

@@ -21,7 +21,8 @@ from grader.checks import forbidden_imports, structure_problems
 from grader.driver import RunRecord, run_in_sandbox
 from grader.master import Master, strip_hidden
 from grader.sandbox import Limits, choose_isolation
-from grader.secret import hidden_test_seed
+from grader.secret import hidden_test_seed, submission_digest
+from grader.text import clean
 from grader.verdict import ReferenceFailure, Verdict, decide
 
 _ISOLATION: list[str] = []
@@ -132,13 +133,16 @@ def build_cells(
     return cells
 
 
-def build_tests(master: Master, secret: bytes, student: str) -> list[dict[str, Any]]:
-    """Each graded cell's hidden test with its seed for this student."""
+def build_tests(master: Master, secret: bytes, student: str, digest: str) -> list[dict[str, Any]]:
+    """Each graded cell's hidden test with its seed for this student's submission.
+
+    The tests never leave the grader's process (``grader.driver``).
+    """
     return [
         {
             "id": grade_id,
             "source": source,
-            "seed": hidden_test_seed(secret, master.assignment, student, grade_id),
+            "seed": hidden_test_seed(secret, master.assignment, student, grade_id, digest),
         }
         for grade_id, source in master.hidden_tests.items()
     ]
@@ -155,10 +159,13 @@ def run_exercises(
     return run_in_sandbox(cells, tests, master.forbidden_imports, limits_for(master), isolation)
 
 
-def run_reference(master: Master, student: str, secret: bytes, isolation: str) -> RunRecord:
-    """The master's own solution through the hidden tests drawn for ``student``."""
+def run_reference(
+    master: Master, student: str, secret: bytes, isolation: str, digest: str
+) -> RunRecord:
+    """The master's own solution through the hidden tests drawn for one submission."""
     master_exercises = {cell.grade_id: cell.source for cell in master.exercises}
-    return run_exercises(master, master_exercises, build_tests(master, secret, student), isolation)
+    tests = build_tests(master, secret, student, digest)
+    return run_exercises(master, master_exercises, tests, isolation)
 
 
 def evaluate_submission(
@@ -168,12 +175,15 @@ def evaluate_submission(
     secret: bytes,
     isolation: str | None = None,
     reference: RunRecord | None = None,
+    digest: str | None = None,
 ) -> Evaluation:
     """Grade ``notebook`` (already read and checked as a file) for ``student``.
 
-    ``reference`` is the master's run for the same student and secret (:func:`run_reference`),
-    when the caller grades many notebooks of one student against it; by default it is run here,
-    beside the submission's.
+    The hidden tests' inputs depend on ``digest``, by default the digest of the submission's
+    exercise cells. ``reference`` is the master's run for the same student, secret and digest
+    (:func:`run_reference`), when the caller grades many notebooks against one set of inputs
+    (the mutation benchmark passes one ``digest`` for all its mutants); by default it is run
+    here, beside the submission's.
     """
     isolation = isolation or default_isolation()
     evaluation = Evaluation(master.assignment, student, isolation=isolation)
@@ -186,12 +196,13 @@ def evaluate_submission(
                 f"cell {grade_id} imports {module}: this exercise asks you to write it yourself"
             )
     master_exercises = {cell.grade_id: cell.source for cell in master.exercises}
-    tests = build_tests(master, secret, student)
+    digest = digest or submission_digest(exercises)
+    tests = build_tests(master, secret, student, digest)
     limits = limits_for(master)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         if reference is None:
-            reference_run = pool.submit(run_reference, master, student, secret, isolation)
+            reference_run = pool.submit(run_reference, master, student, secret, isolation, digest)
         student_run = pool.submit(run_exercises, master, exercises, tests, isolation).result()
         if reference is None:
             reference = reference_run.result()
@@ -201,12 +212,16 @@ def evaluate_submission(
         )
     if student_run.problem:
         evaluation.flag(student_run.problem)
+    for reason in student_run.flags:
+        evaluation.flag(reason)
+    for reason in cell_errors(student_run, master_exercises):
+        evaluation.flag(reason)
     for grade_id in student_run.truncated:
         evaluation.flag(
             f"cell {grade_id} printed more than {limits.output_chars} characters (the rest was cut)"
         )
     evaluation.cell_outputs = {
-        grade_id: [_notebook_output(output) for output in outputs]
+        grade_id: [_notebook_output(output, limits.output_chars) for output in outputs[:10]]
         for grade_id, outputs in student_run.outputs.items()
         if grade_id in master_exercises
     }
@@ -215,7 +230,6 @@ def evaluate_submission(
             test_cell.grade_id,
             reference.results[test_cell.grade_id],
             student_run.results.get(test_cell.grade_id),
-            master.hidden_tests[test_cell.grade_id],
             not_run_reason=student_run.problem,
         )
         _record(evaluation, verdict, test_cell.points)
@@ -236,22 +250,48 @@ def _record(evaluation: Evaluation, verdict: Verdict, points: float) -> None:
     evaluation.test_outputs[verdict.grade_id] = [output]
 
 
-def _notebook_output(output: dict[str, Any]) -> Any:
-    """A runner output as an nbformat output (student frames only in tracebacks)."""
+def cell_errors(run: RunRecord, exercise_ids: Any) -> list[str]:
+    """A flag for each exercise cell that raised while it ran (the rest of it did not run)."""
+    reasons = []
+    for grade_id, outputs in run.outputs.items():
+        errors = [o for o in outputs if o.get("output_type") == "error"]
+        if grade_id not in exercise_ids or not errors:
+            continue
+        error = errors[0]
+        ename = clean(error.get("ename"), 60)
+        if ename == "SyntaxError":
+            text = clean(error.get("text", ""), 120)
+            reasons.append(
+                f"cell {grade_id} has a SyntaxError at line {error.get('lineno')}: `{text}` "
+                f"(nothing in that cell was defined)"
+            )
+        elif ename != "TimeoutError":
+            frames = error.get("frames") or [[grade_id, "?", ""]]
+            reasons.append(
+                f"cell {grade_id} raised {ename} at line {frames[-1][1]} "
+                f"({clean(error.get('evalue'), 120)}): the lines after it did not run"
+            )
+    return reasons
+
+
+def _notebook_output(output: dict[str, Any], limit: int) -> Any:
+    """A runner output as an nbformat output (it comes from the student's process: bounded,
+    cleaned text only, student frames only in tracebacks)."""
     kind = output.get("output_type")
     if kind == "stream":
-        return new_output("stream", name=output["name"], text=output["text"])
+        name = "stderr" if output.get("name") == "stderr" else "stdout"
+        return new_output("stream", name=name, text=clean(output.get("text", ""), limit + 100))
     if kind == "execute_result":
-        return new_output("execute_result", data={"text/plain": output["text"]})
+        text = clean(output.get("text", ""), limit)
+        return new_output("execute_result", data={"text/plain": text})
     frames = [
-        f"  cell {cell}, line {line}: {code}" for cell, line, code in output.get("frames", [])
+        f"  cell {clean(cell, 60)}, line {line}: {clean(code, 200)}"
+        for cell, line, code in (output.get("frames") or [])[-5:]
+        if isinstance(output.get("frames"), list)
     ]
-    header = f"{output.get('ename')}: {output.get('evalue')}"
+    ename, evalue = clean(output.get("ename"), 100), clean(output.get("evalue"), 500)
     return new_output(
-        "error",
-        ename=str(output.get("ename")),
-        evalue=str(output.get("evalue")),
-        traceback=[header, *frames],
+        "error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}", *frames]
     )
 
 

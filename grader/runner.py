@@ -1,62 +1,150 @@
 """The program that runs inside the grading sandbox: a standalone script, no ``grader`` import.
 
-The grader starts ``python -I runner.py`` in a fresh process (inside bubblewrap when available)
-and talks to it over a private channel, one JSON object per line:
+It holds the student's code and nothing of the hidden tests. The grader (``grader.driver``)
+talks to it over a private channel, one JSON object per line:
 
-1. grader -> runner: the *cells job* ``{"cells": [{"id", "kind", "source"}], "forbidden": [...],
-   "cell_timeout": s, "output_limit": n, "drop_to_uid": uid or null}``.
-2. runner -> grader: ``{"event": "cell", "id": ...}`` before each cell, then
-   ``{"event": "cells_done", "outputs": {id: [nbformat outputs]}, "truncated": [ids],
-   "problem": ... or null}``.
-3. grader -> runner: the *tests job* ``{"tests": [{"id", "source", "seed"}]}``; it is sent only
-   after the cells' outputs are recorded, so no student cell can print the hidden tests.
-4. runner -> grader: ``{"event": "test", "id": ...}`` before each test, then
-   ``{"event": "tests_done", "results": {id: {"cases": [...], "error": ... or null}}}``.
+1. ``{"kind": "init", "forbidden": [...], "output_limit": n, "drop_to_uid": uid or null}``.
+2. One ``{"kind": "cell", "id", "cell_kind", "source", "timeout"}`` at a time, each answered
+   by ``{"kind": "cell_done", "outputs": [...], "truncated": bool, "problem": ... or null}``.
+   The grader sends the next cell only after that answer, and times each cell itself.
+3. Probes: ``{"kind": "batch", "ops": [...], "then": {...}}``. Each op computes one value from
+   the student's objects (a global, a call, an attribute, an operator) and stores it under the
+   handle the grader chose; ``then`` names the value the grader wants back, answered by
+   ``{"kind": "reply", "value": ...}`` or ``{"kind": "reply", "error": ...}``. While it runs,
+   student code may call a function of the grader's (a *callback*, e.g. the ``f`` a
+   finite-difference exercise differentiates):
+   ``{"kind": "callback", "cb": h, "args": [...], "kwargs": {...}}``, answered by
+   ``{"kind": "return", "ops": [...], "value": ...}`` or ``{"kind": "raise", ...}``.
 
-Student code runs in one namespace, cell after cell (setup cells from the master first), like a
-notebook. Everything the student's code returns is reported as plain JSON values; the verdicts
-are decided by the grader, outside this process.
+Values cross the channel as data (numbers, strings, lists, tuples, dicts, numpy arrays as
+base64 bytes, numpy scalars) or as handles: ``{"$": "ref", "h": k}`` names an object living here,
+``{"$": "cb", "h": k}`` a function living in the grader. The hidden tests' source, seeds,
+tolerances and expected values never come here: only the concrete inputs of each case.
 """
 
 import ast
+import base64
 import builtins
 import importlib.abc
 import io
 import json
-import math
+import operator
 import os
-import random
 import signal
 import sys
 import traceback
 
-CHANNEL_OUT = os.dup(1)
-CHANNEL_IN = os.dup(0)
 STUDENT_FILE_PREFIXES = ("<cell ", "<setup ", "<selfcheck ")
+MAX_ITEMS = 2_000_000  # numbers and handles in one value sent to the grader
+MAX_DEPTH = 40
+MAX_TEXT = 100_000
+OPERATORS = {
+    name: getattr(operator, name)
+    for name in (
+        "add sub mul truediv floordiv mod pow matmul neg pos abs invert lt le eq ne gt ge "
+        "getitem setitem delitem contains and_ or_ xor lshift rshift"
+    ).split()
+}
 
 
 class CellTimeout(BaseException):
-    """Raised by the interval timer when a cell or a hidden test runs too long."""
+    """Raised by the interval timer when a cell runs too long."""
 
 
-class MissingName(Exception):
-    """``check.get(name)`` found no such global in the student's notebook."""
+class ProtocolError(SystemExit):
+    """The channel carried something the protocol does not allow: stop."""
 
 
-def send(message):
-    """Write one JSON message to the grader."""
-    data = (json.dumps(message, allow_nan=True) + "\n").encode("utf-8")
-    while data:
-        written = os.write(CHANNEL_OUT, data)
-        data = data[written:]
+def builtin_list(value):
+    """``list(value)``, refusing more than ``MAX_ITEMS`` items (an endless iterator)."""
+    items = []
+    for item in value:
+        items.append(item)
+        if len(items) > MAX_ITEMS:
+            raise ValueError(f"more than {MAX_ITEMS} items")
+    return items
 
 
-def receive(stream):
-    """Read one JSON message from the grader."""
-    line = stream.readline()
-    if not line:
-        raise SystemExit("the grader closed the channel")
-    return json.loads(line)
+def graph(root, attribute):
+    """Every object reachable from ``root`` through ``attribute`` (a node's inputs), and edges.
+
+    Returns ``[nodes, edges]``: ``nodes[0]`` is ``root``, ``edges[i]`` the positions in
+    ``nodes`` of ``getattr(nodes[i], attribute)``, in order. One probe for a whole graph.
+    """
+    nodes, edges, position = [root], [], {id(root): 0}
+    while len(edges) < len(nodes):
+        row = []
+        for child in builtin_list(getattr(nodes[len(edges)], attribute)):
+            if id(child) not in position:
+                position[id(child)] = len(nodes)
+                nodes.append(child)
+            row.append(position[id(child)])
+        edges.append(row)
+        if len(nodes) > MAX_ITEMS:
+            raise ValueError(f"more than {MAX_ITEMS} nodes")
+    return [nodes, edges]
+
+
+def strict_call(function, *args):
+    """``function(*args)`` with numpy's overflow, division and invalid warnings as errors."""
+    import numpy
+
+    with numpy.errstate(over="raise", divide="raise", invalid="raise"):
+        return function(*args)
+
+
+def asarray(value):
+    import numpy
+
+    return numpy.asarray(value)
+
+
+BUILTINS = {
+    "len": len,
+    "float": float,
+    "int": int,
+    "bool": bool,
+    "str": str,
+    "repr": repr,
+    "complex": complex,
+    "hash": hash,
+    "index": operator.index,
+    "format": format,
+    "round": round,
+    "isinstance": isinstance,
+    "issubclass": issubclass,
+    "next": next,
+    "list": builtin_list,
+    "asarray": asarray,
+    "graph": graph,
+    "typename": lambda value: type(value).__name__,
+    "place": lambda value: value,
+    "strict_call": strict_call,
+    "identical": lambda a, b: a is b,
+}
+
+
+class Channel:
+    """The private channel to the grader: JSON lines on two inherited file descriptors."""
+
+    def __init__(self):
+        self.writer = os.dup(1)
+        self.reader = os.fdopen(os.dup(0), "rb")
+
+    def send(self, message):
+        data = (json.dumps(message, allow_nan=True) + "\n").encode("utf-8")
+        while data:
+            written = os.write(self.writer, data)
+            data = data[written:]
+
+    def receive(self):
+        line = self.reader.readline()
+        if not line:
+            raise ProtocolError("the grader closed the channel")
+        message = json.loads(line)
+        if not isinstance(message, dict):
+            raise ProtocolError("not a message")
+        return message
 
 
 class ForbiddenImportGuard(importlib.abc.MetaPathFinder):
@@ -112,7 +200,7 @@ def student_frames(tb, sources):
             cell_id = frame.filename.split(" ", 1)[1].rstrip(">")
             lines = sources.get(frame.filename, "").splitlines()
             text = lines[frame.lineno - 1].strip() if 0 < (frame.lineno or 0) <= len(lines) else ""
-            frames.append([cell_id, frame.lineno, text])
+            frames.append([cell_id, frame.lineno, text[:200]])
     return frames
 
 
@@ -122,30 +210,15 @@ def describe_error(error, sources):
         message = str(error)
     except BaseException:  # a student exception whose __str__ fails
         message = "<message unavailable>"
-    return {
-        "ename": type(error).__name__,
+    description = {
+        "ename": type(error).__name__[:100],
         "evalue": message[:500],
         "frames": student_frames(error.__traceback__, sources)[-5:],
     }
-
-
-def to_json_value(value, depth=0):
-    """Turn a student's result into a JSON value: numbers, bools, strings, nested lists."""
-    if depth > 4:
-        raise TypeError("result nested too deeply")
-    if value is None or isinstance(value, bool | str):
-        return value[:2000] if isinstance(value, str) else value
-    if isinstance(value, int):
-        return value if abs(value) < 2**63 else float(value)
-    if isinstance(value, float):
-        return {"float": repr(value)} if not math.isfinite(value) else value
-    if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return to_json_value(value.tolist(), depth + 1)
-    if isinstance(value, list | tuple):
-        if len(value) > 10000:
-            raise TypeError("result has more than 10000 items")
-        return [to_json_value(item, depth + 1) for item in value]
-    raise TypeError(f"a {type(value).__name__} ({repr(value)[:80]}), not a number or list")
+    if isinstance(error, SyntaxError):
+        description["lineno"] = error.lineno
+        description["text"] = (error.text or "").strip()[:200]
+    return description
 
 
 class Timer:
@@ -188,9 +261,9 @@ def display(*objects, **kwargs):
         print(repr(obj))
 
 
-def run_cell(cell, namespace, sources, cell_timeout, output_limit):
+def run_cell(cell, namespace, sources, output_limit):
     """Execute one cell; return its nbformat outputs, whether they were cut, and a problem."""
-    kind, cell_id, source = cell["kind"], cell["id"], cell["source"]
+    kind, cell_id, source = cell["cell_kind"], cell["id"], cell["source"]
     filename = f"<{kind if kind != 'solution' else 'cell'} {cell_id}>"
     sources[filename] = source
     stdout, stderr = BoundedText(output_limit), BoundedText(output_limit)
@@ -198,7 +271,7 @@ def run_cell(cell, namespace, sources, cell_timeout, output_limit):
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = stdout, stderr
     try:
-        with Timer(cell_timeout):
+        with Timer(cell["timeout"]):
             tree = ast.parse(source, filename=filename)
             last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
             exec(compile(tree, filename, "exec"), namespace)
@@ -229,54 +302,227 @@ def run_cell(cell, namespace, sources, cell_timeout, output_limit):
     return nb_outputs, cut, problem
 
 
-class Check:
-    """The ``check`` a hidden test receives: it records one case per call."""
+class Failed:
+    """The value of a handle whose operation raised: using it raises the same error again."""
 
-    def __init__(self, namespace, sources):
+    def __init__(self, error):
+        self.error = error
+
+
+class StudentObjects:
+    """The objects the grader's probes refer to, and their encoding as channel data."""
+
+    def __init__(self, channel, namespace, sources):
+        self.channel = channel
         self.namespace = namespace
         self.sources = sources
-        self.cases = []
+        self.objects = {}  # handle -> object (positive: chosen by the grader; negative: here)
+        self.canonical = {}  # id(object) -> negative handle, so one object has one handle
+        self.callbacks = {}
 
-    def get(self, name):
-        """The student's global ``name``; a clear failure when the notebook does not define it."""
-        if name not in self.namespace:
-            raise MissingName(name)
-        return self.namespace[name]
+    # --- values from the grader --------------------------------------------------------
 
-    def __call__(self, name, compute, *, rel=1e-6, abs=1e-9, hints=()):
-        case = {"name": str(name)}
+    def decode(self, value):
+        if isinstance(value, list):
+            return [self.decode(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        tag = value.get("$")
+        if tag == "ref":
+            found = self.objects[value["h"]]
+            if isinstance(found, Failed):
+                raise found.error
+            return found
+        if tag == "cb":
+            return self.callbacks.setdefault(value["h"], Callback(self, value["h"]))
+        if tag == "tuple":
+            return tuple(self.decode(item) for item in value["items"])
+        if tag == "dict":
+            return {self.decode(k): self.decode(v) for k, v in value["items"]}
+        if tag == "complex":
+            return complex(value["re"], value["im"])
+        if tag == "slice":
+            return slice(*[self.decode(part) for part in value["items"][:3]])
+        if tag == "int":
+            return int(value["v"])
+        if tag in ("nd", "npscalar"):
+            import numpy
+
+            if tag == "npscalar":
+                return numpy.dtype(value["dtype"]).type(self.decode(value["v"]))
+            data = base64.b64decode(value["b64"])
+            return numpy.frombuffer(data, dtype=value["dtype"]).reshape(value["shape"]).copy()
+        raise ProtocolError(f"unknown value tag {tag!r}")
+
+    # --- values to the grader ----------------------------------------------------------
+
+    def encode(self, value):
+        budget = [MAX_ITEMS]
+        return self._encode(value, 0, budget)
+
+    def _encode(self, value, depth, budget):
+        budget[0] -= 1
+        if budget[0] < 0 or depth > MAX_DEPTH:
+            raise ValueError("the value is too large or too deeply nested to send")
+        kind = type(value)
+        if value is None or kind is bool:
+            return value
+        if kind is str:
+            if len(value) > MAX_TEXT:
+                raise ValueError(f"a string of more than {MAX_TEXT} characters")
+            return value
+        if kind is int:
+            return value if abs(value) < 2**63 else {"$": "int", "v": str(value)}
+        if kind is float:
+            return value
+        if kind is complex:
+            return {"$": "complex", "re": value.real, "im": value.imag}
+        if kind is list:
+            return [self._encode(item, depth + 1, budget) for item in value]
+        if kind is tuple:
+            return {"$": "tuple", "items": [self._encode(v, depth + 1, budget) for v in value]}
+        if kind is dict:
+            items = [
+                [self._encode(k, depth + 1, budget), self._encode(v, depth + 1, budget)]
+                for k, v in value.items()
+            ]
+            return {"$": "dict", "items": items}
+        if kind is slice:
+            parts = (value.start, value.stop, value.step)
+            return {"$": "slice", "items": [self._encode(p, depth + 1, budget) for p in parts]}
+        if kind is Callback and value.objects is self:
+            return {"$": "cb", "h": value.handle}
+        numeric = self._numpy_value(value, budget)
+        if numeric is not None:
+            return numeric
+        return {"$": "ref", "h": self.handle_of(value)}
+
+    def _numpy_value(self, value, budget):
+        numpy = sys.modules.get("numpy")
+        if numpy is None or type(value).__module__ != "numpy":
+            return None
+        if type(value) is numpy.ndarray and value.dtype.kind in "biufc":
+            budget[0] -= value.size
+            if budget[0] < 0:
+                raise ValueError("the array is too large to send")
+            data = base64.b64encode(numpy.ascontiguousarray(value).tobytes()).decode("ascii")
+            return {"$": "nd", "dtype": value.dtype.str, "shape": list(value.shape), "b64": data}
+        if isinstance(value, numpy.generic) and value.dtype.kind in "biufc":
+            item = value.item()
+            encoded = {"$": "complex", "re": item.real, "im": item.imag}
+            if not isinstance(item, complex):
+                encoded = item
+            return {"$": "npscalar", "dtype": value.dtype.str, "v": encoded}
+        return None
+
+    def handle_of(self, value):
+        handle = self.canonical.get(id(value))
+        if handle is None:
+            handle = -(len(self.canonical) + 1)
+            self.canonical[id(value)] = handle
+            self.objects[handle] = value
+        return handle
+
+    # --- operations ----------------------------------------------------------------------
+
+    def perform(self, op):
+        """Compute one op's value from its (decoded) operands."""
+        do = op["do"]
+        if do == "global":
+            name = op["name"]
+            if name not in self.namespace:
+                raise NameError(f"name {name!r} is not defined")
+            return self.namespace[name]
+        if do == "call":
+            function = self.decode(op["f"])
+            args = self.decode(op["args"])
+            kwargs = {str(k): self.decode(v) for k, v in op.get("kwargs", {}).items()}
+            return function(*args, **kwargs)
+        if do == "getattr":
+            return getattr(self.decode(op["obj"]), op["name"])
+        if do == "setattr":
+            return setattr(self.decode(op["obj"]), op["name"], self.decode(op["value"]))
+        if do == "op":
+            return OPERATORS[op["name"]](*self.decode(op["args"]))
+        if do == "builtin":
+            return BUILTINS[op["name"]](*self.decode(op["args"]))
+        raise ProtocolError(f"unknown op {do!r}")
+
+    def run_ops(self, ops):
+        """Run ops in order; after the first error, every later handle fails with it too."""
+        for index, op in enumerate(ops):
+            try:
+                self.objects[op["out"]] = self.perform(op)
+            except ProtocolError:
+                raise
+            except BaseException as error:
+                failure = Failed(error)
+                for rest in ops[index:]:
+                    self.objects[rest["out"]] = failure
+                return error
+        return None
+
+    def resolve(self, request):
+        """The reply to a batch: its ``then`` value, as data and handles."""
+        error = self.run_ops(request.get("ops", []))
+        then = request["then"]
         try:
-            case["value"] = to_json_value(compute())
-        except CellTimeout:
+            if error is not None:
+                raise error
+            return {"kind": "reply", "value": self.encode(self.decode(then["value"]))}
+        except ProtocolError:
             raise
-        except TypeError as error:
-            if error.__traceback__ and student_frames(error.__traceback__, self.sources):
-                case["error"] = describe_error(error, self.sources)
-            else:
-                case["unusable"] = str(error)
-        except BaseException as error:  # the student's code raised: a failing case
-            case["error"] = describe_error(error, self.sources)
-        case["rel"], case["abs"] = float(rel), float(abs)
-        case["hints"] = [[str(text), to_json_value(value)] for text, value in hints]
-        self.cases.append(case)
+        except BaseException as failure:  # the student's code raised: the grader is told
+            return {"kind": "reply", "error": describe_error(failure, self.sources)}
+
+    def serve(self, message):
+        """Answer one batch request from the grader."""
+        if message.get("kind") != "batch":
+            raise ProtocolError(f"unexpected message {message.get('kind')!r}")
+        self.channel.send(self.resolve(message))
+
+    def call_back(self, handle, args, kwargs):
+        """Call the grader's function ``handle``; serve its nested requests until it returns."""
+        self.channel.send(
+            {"kind": "callback", "cb": handle, "args": self.encode(list(args)),
+             "kwargs": self.encode(dict(kwargs))}
+        )  # fmt: skip
+        while True:
+            message = self.channel.receive()
+            kind = message.get("kind")
+            if kind == "batch":
+                self.serve(message)
+                continue
+            if kind not in ("return", "raise"):
+                raise ProtocolError(f"unexpected message {kind!r}")
+            error = self.run_ops(message.get("ops", []))
+            if error is not None:
+                raise error
+            if kind == "raise":
+                raise grader_exception(message.get("error", {}))
+            return self.decode(message.get("value"))
 
 
-def run_test(test, namespace, sources, cell_timeout):
-    """Call one graded cell's ``hidden_test(check, rng)``; return its recorded cases."""
-    check = Check(namespace, sources)
-    result = {"cases": check.cases, "error": None}
-    scope = {"__name__": "hidden_test", "math": math, "random": random}
-    try:
-        with Timer(cell_timeout):
-            exec(compile(test["source"], "<hidden>", "exec"), scope)
-            scope["hidden_test"](check, random.Random(test["seed"]))
-    except CellTimeout:
-        result["error"] = {"kind": "timeout"}
-    except MissingName as missing:
-        result["error"] = {"kind": "missing", "name": str(missing)}
-    except BaseException as error:  # a student's error outside a check: fail the cell
-        result["error"] = {"kind": "exception", **describe_error(error, sources)}
-    return result
+class Callback:
+    """A function of the grader's, callable from student code (its source stays there)."""
+
+    def __init__(self, objects, handle):
+        self.objects = objects
+        self.handle = handle
+
+    def __call__(self, *args, **kwargs):
+        return self.objects.call_back(self.handle, args, kwargs)
+
+    def __repr__(self):
+        return f"<function {self.handle} of the grader>"
+
+
+def grader_exception(error):
+    """The exception a grader's function raised, re-raised in student code."""
+    kind = getattr(builtins, str(error.get("ename")), None)
+    if not (isinstance(kind, type) and issubclass(kind, Exception)):
+        kind = RuntimeError
+    return kind(str(error.get("evalue", "")))
 
 
 def drop_privileges(uid):
@@ -287,39 +533,35 @@ def drop_privileges(uid):
 
 
 def main():
-    channel_in = os.fdopen(CHANNEL_IN, "r", encoding="utf-8")
+    channel = Channel()
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    job = receive(channel_in)
-    if job.get("drop_to_uid") is not None:
-        drop_privileges(job["drop_to_uid"])
-    sys.meta_path.insert(0, ForbiddenImportGuard(job["forbidden"]))
+    init = channel.receive()
+    if init.get("drop_to_uid") is not None:
+        drop_privileges(init["drop_to_uid"])
+    sys.meta_path.insert(0, ForbiddenImportGuard(init["forbidden"]))
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     namespace["get_ipython"] = StubShell
     namespace["display"] = display
     sources = {}
-    outputs, truncated, problem = {}, [], None
-    for cell in job["cells"]:
-        send({"event": "cell", "id": cell["id"]})
-        outputs[cell["id"]], cut, problem = run_cell(
-            cell, namespace, sources, job["cell_timeout"], job["output_limit"]
-        )
-        if cut:
-            truncated.append(cell["id"])
-        if problem is not None:
-            break
-    send({"event": "cells_done", "outputs": outputs, "truncated": truncated, "problem": problem})
-    if problem is not None:
-        return
-    tests = receive(channel_in)["tests"]
-    results = {}
-    for test in tests:
-        send({"event": "test", "id": test["id"]})
-        results[test["id"]] = run_test(test, namespace, sources, job["cell_timeout"])
-    send({"event": "tests_done", "results": results})
+    objects = StudentObjects(channel, namespace, sources)
+    while True:
+        message = channel.receive()
+        if message.get("kind") == "cell":
+            outputs, cut, problem = run_cell(message, namespace, sources, init["output_limit"])
+            channel.send(
+                {"kind": "cell_done", "outputs": outputs, "truncated": cut, "problem": problem}
+            )
+        elif message.get("kind") == "end":
+            return
+        else:
+            objects.serve(message)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ProtocolError:
+        pass
     os._exit(0)  # skip interpreter shutdown: student objects' finalizers may not run past here

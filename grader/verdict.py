@@ -4,7 +4,8 @@ The reference run (the master's solution) says what each hidden check should giv
 which tolerance and which hints; the student run only supplies values. A case passes when
 numbers agree to ``|a - b| <= abs + rel * |b|`` and everything else is equal; a cell scores its
 points when all of its cases pass. Messages name the case, the expected and the actual value,
-and the hint that matches the student's value; never the hidden test's source.
+and the hint that matches the student's value; the hidden test's source never reached the
+student's process, so no student value can repeat it. Student text is bounded and cleaned.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
+
+from grader.text import clean
 
 SHOWN_CHARS = 80
 
@@ -66,62 +69,50 @@ def values_match(got: Any, expected: Any, rel: float, abs_tol: float) -> bool:
     return type(got) is type(expected) and got == expected
 
 
-def show(value: Any, hidden_source: str = "") -> str:
+def show(value: Any) -> str:
     """A short text form of a value for a message (numbers to 4 significant digits)."""
     number = _number(value)
     if number is not None and not isinstance(value, int):
         return f"{number:.4g}"
-    text = repr(value)
-    if len(text) > SHOWN_CHARS:
-        text = text[: SHOWN_CHARS - 3] + "..."
-    return redact(text, hidden_source)
-
-
-def redact(text: str, hidden_source: str) -> str:
-    """Hide text a student's code may have copied out of the hidden test."""
-    lines = [line.strip() for line in hidden_source.splitlines() if len(line.strip()) >= 12]
-    if "hidden_test" in text or any(line in text for line in lines):
-        return "<hidden: this value repeats the hidden test>"
-    return text
+    return clean(repr(value), SHOWN_CHARS)
 
 
 def _distinct(got: Any, expected: Any) -> tuple[str, str]:
     """Texts of two unequal values that do not read the same."""
     got_text, expected_text = show(got), show(expected)
     if got_text == expected_text:
-        return repr(got), repr(expected)
+        return clean(repr(got), SHOWN_CHARS * 2), clean(repr(expected), SHOWN_CHARS * 2)
     return got_text, expected_text
 
 
-def describe_exception(error: dict[str, Any], hidden_source: str) -> str:
+def describe_exception(error: dict[str, Any]) -> str:
     """'ZeroDivisionError: division by zero (cell ex_value, line 3: `return 1 / x`)'."""
-    evalue = redact(str(error.get("evalue", ""))[:200], hidden_source)
-    ename = str(error.get("ename", "Exception"))
+    evalue = clean(error.get("evalue", ""), 200)
+    ename = clean(error.get("ename", "Exception"), 60)
     text = f"{ename}: {evalue}" if evalue else ename
     frames = error.get("frames") or []
     if frames:
         cell, line, code = frames[-1]
-        text += f" (cell {cell}, line {line}: `{code}`)"
+        text += f" (cell {clean(cell, 60)}, line {line}: `{clean(code, 120)}`)"
     if ename == "NotImplementedError":
         text += ": this part is not written yet"
     return text
 
 
-def case_message(
-    reference: dict[str, Any], student: dict[str, Any], hidden_source: str
-) -> str | None:
+def case_message(reference: dict[str, Any], student: dict[str, Any]) -> str | None:
     """None when the student's case matches the reference case, else the teaching message."""
     name = reference["name"]
     if "error" in student:
-        return f"{name}: your code raised {describe_exception(student['error'], hidden_source)}."
+        return f"{name}: your code raised {describe_exception(student['error'])}."
     if "unusable" in student:
-        return f"{name}: expected {show(reference.get('value'))}, got {student['unusable'][:120]}."
+        unusable = clean(student["unusable"], 160)
+        return f"{name}: expected {show(reference.get('value'))}, got {unusable}."
     rel, abs_tol = float(reference["rel"]), float(reference["abs"])
     got, expected = student.get("value"), reference.get("value")
     if values_match(got, expected, rel, abs_tol):
         return None
     got_text, expected_text = _distinct(got, expected)
-    message = f"{name}: expected {expected_text}, got {redact(got_text, hidden_source)}."
+    message = f"{name}: expected {expected_text}, got {got_text}."
     for hint, hint_value in reference.get("hints", []):
         if values_match(got, hint_value, rel, abs_tol):
             return f"{message} {hint}"
@@ -132,7 +123,6 @@ def decide(
     grade_id: str,
     reference: dict[str, Any],
     student: dict[str, Any] | None,
-    hidden_source: str,
     not_run_reason: str | None = None,
 ) -> Verdict:
     """Compare one graded cell's cases; the first failing case gives the message."""
@@ -141,6 +131,12 @@ def decide(
             f"the master fails its own hidden test {grade_id}: {reference['error']}"
         )
     expected_cases = reference["cases"]
+    for case in expected_cases:
+        if "error" in case or "unusable" in case:
+            problem = case.get("unusable") or describe_exception(case["error"])
+            raise ReferenceFailure(
+                f"the master fails its own hidden test {grade_id} at {case['name']!r}: {problem}"
+            )
     total = len(expected_cases)
     if student is None:
         return Verdict(grade_id, False, f"Not graded: {not_run_reason}.", total)
@@ -149,8 +145,8 @@ def decide(
         return Verdict(
             grade_id,
             False,
-            f"Your notebook does not define `{error['name']}`: complete and run the exercise "
-            f"cell that defines it.",
+            f"Your notebook does not define `{clean(error['name'], 80)}`: complete and run the "
+            f"exercise cell that defines it.",
             total,
         )
     cases = student.get("cases") or []
@@ -164,14 +160,17 @@ def decide(
                 f"random module or the test's inputs?"
             )
             break
-        message = case_message(expected, cases[index], hidden_source)
+        message = case_message(expected, cases[index])
         if message:
             failures.append(message)
     if len(cases) < total and not failures:
-        if error and error.get("kind") == "timeout":
-            failures.append("the hidden checks ran too long on your code (an endless loop?)")
+        if error and error.get("kind") == "stopped":
+            failures.append("the hidden checks ran too long on your code or it crashed")
+        elif error and error.get("kind") == "unusable":
+            problem = clean(error.get("evalue"))
+            failures.append(f"the hidden checks could not use your code's results ({problem})")
         elif error:
-            failures.append(f"your code raised {describe_exception(error, hidden_source)}")
+            failures.append(f"your code raised {describe_exception(error)}")
         else:
             failures.append(f"only {len(cases)} of {total} checks ran")
     if not failures:

@@ -176,7 +176,9 @@ def test_reference_grader_scores_like_the_grader():
     for variant in (source, wrong_tanh):
         notebook = mt.submission(master, "value_impl", variant, strip_hidden)
         ours = grader.grade(notebook, "mutant", "variant")
-        theirs = evaluate_submission(master_info, notebook, mt.STUDENT, mt.SECRET)
+        theirs = evaluate_submission(
+            master_info, notebook, mt.STUDENT, mt.SECRET, digest=grader.digest
+        )
         assert (ours.score, ours.max_score) == (theirs.score, theirs.max_score)
         assert ours.failed_tests == tuple(t.id for t in theirs.tests if not t.passed)
         assert ours.flag == theirs.reason
