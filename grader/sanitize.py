@@ -152,7 +152,8 @@ def safe_markdown(source: str, attachments: dict | None = None) -> str:
     """
     source = ACTIVE_TEX.sub(r"\\mathrm{\1}", source)
     rendered = markdown_to_html(source, attachments)
-    raw_html = rendered != markdown_to_html(source, attachments, escape=True)
+    # raw HTML starts with "<"; where there is some, rendering it as text changes the result
+    raw_html = "<" in source and rendered != markdown_to_html(source, attachments, escape=True)
     if not raw_html and not _has_unsafe_url(rendered):
         return source
     cleaned = _one_line(clean_html(rendered))
