@@ -1,8 +1,11 @@
 """Grade a batch of submissions: collect, check, evaluate in parallel, record with nbgrader.
 
-A batch never stops for one student: a submission that cannot be read is flagged with its
-reason and skipped by nbgrader (its file stays in ``submitted/``); one whose run fails is graded
-with the failure as its message and flagged; nbgrader then records everyone else in one pass.
+A batch never stops for one student: intake (``grader.intake``) flags a folder it cannot trust
+(a link, too many files, an unsafe archive member) and stages no notebook for it; a notebook that
+cannot be read is flagged with its reason and skipped by nbgrader (its file stays in
+``submitted/``); one whose run fails is graded with the failure as its message and flagged;
+nbgrader then records everyone else in one pass. Previous results are replaced only once the
+new ones are written.
 """
 
 from __future__ import annotations

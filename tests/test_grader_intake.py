@@ -431,3 +431,18 @@ def test_a_killed_batch_leaves_previous_results_to_be_restored(tmp_path):
     batch._settle_previous(tmp_path, ASSIGNMENT)
     assert sorted(p.name for p in partial.iterdir()) == ["grader_report.json"]
     assert not previous.exists()
+
+
+def test_an_archive_too_large_as_a_whole_is_refused_before_unpacking(tmp_path, monkeypatch):
+    archive = tmp_path / "lms.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for number in range(5):
+            bundle.writestr(f"s{number}/{NOTEBOOK}", "{}")
+    monkeypatch.setattr(intake, "ZIP_MAX_MEMBERS", 4)
+    with pytest.raises(ValueError, match="holds 5 members, more than 4"):
+        intake.collect(archive, ASSIGNMENT, tmp_path / "out")
+    monkeypatch.setattr(intake, "ZIP_MAX_MEMBERS", 10)
+    monkeypatch.setattr(intake, "ZIP_MAX_BYTES", 9)
+    with pytest.raises(ValueError, match="unpacks to 10 bytes, more than 9"):
+        intake.collect(archive, ASSIGNMENT, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
