@@ -26,6 +26,7 @@ from grader.evaluate import Evaluation, evaluate_submission, flagged_without_gra
 from grader.intake import Submission, collect, collect_submitted, stage
 from grader.master import Master, load_master
 from grader.nbgrader_setup import SOURCE_DIRECTORY
+from grader.permissions import protect_course_files
 from grader.preprocessors import PRECOMPUTED, submission_key
 from grader.report import REPORT_NAME, read_report, write_report
 from grader.secret import course_secret
@@ -118,6 +119,7 @@ def autograde(
     finally:
         PRECOMPUTED.clear()
         _settle_previous(course_root, assignment)
+        protect_course_files(course_root)
     return BatchReports(reports, collected.skipped)
 
 

@@ -75,6 +75,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 def _autograde(args: argparse.Namespace) -> int:
     from grader.batch import autograde
+    from grader.evaluate import UNSANDBOXED_WARNING
 
     _allow_unsandboxed(args)
     submissions = Path(args.submissions) if args.submissions else None
@@ -88,6 +89,9 @@ def _autograde(args: argparse.Namespace) -> int:
         f"graded {len(reports)} submission(s) of {args.assignment}; {len(flagged)} flagged; "
         f"{len(reports.skipped)} skipped"
     )
+    unsandboxed = sum(1 for report in reports if report.get("isolation") == "subprocess")
+    if unsandboxed:
+        print(f"WARNING: {unsandboxed} submission(s) {UNSANDBOXED_WARNING}", file=sys.stderr)
     return 0
 
 

@@ -21,6 +21,7 @@ from nbgrader.converters.base import NbGraderException
 from nbgrader.coursedir import CourseDirectory
 
 from grader.nbgrader_setup import course_config
+from grader.permissions import protect_course_files
 
 
 class CourseError(RuntimeError):
@@ -78,6 +79,7 @@ def generate_assignment(course_root: Path, assignment: str) -> None:
     log = io.StringIO()
     if not _run(converter, log):
         raise CourseError(f"nbgrader could not release {assignment}:\n{log.getvalue()[-3000:]}")
+    protect_course_files(course_root)  # the gradebook now holds the hidden tests
 
 
 def assignment_known(course_root: Path, assignment: str) -> bool:

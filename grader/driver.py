@@ -146,6 +146,16 @@ class Channel:
             raise ChannelBroken("a message that is not an object")
         return message
 
+    def unexpected_data(self) -> bool:
+        """True when the runner sent more than it was asked for (student code wrote here)."""
+        if self.buffer.strip():
+            return True
+        try:
+            readable, _, _ = select.select([self.read_fd], [], [], 0)
+            return bool(readable) and bool(os.read(self.read_fd, 1 << 16).strip())
+        except OSError:
+            return False
+
     def _wait(self, writable: bool, current: str = "the hidden checks") -> None:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
@@ -323,9 +333,12 @@ class Session:
         self.channel.send({**reply, "ops": ops})
 
     def close(self) -> list[str]:
-        """Stop the sandbox; return the limits it hit."""
-        reasons = self.sandbox.limit_reasons()
+        """Stop the sandbox; return the limits it hit and whether it wrote unasked."""
+        wrote = self.channel.unexpected_data()
         self.sandbox.stop()
+        reasons = self.sandbox.limit_reasons()
+        if wrote:
+            reasons.append("the notebook wrote to the grader's channel itself (broke the channel)")
         return reasons
 
 
@@ -692,6 +705,8 @@ def run_in_sandbox(
                 if stopped.timed_out:
                     reason += " on your code (an endless loop?)"
                 record.flags.append(reason)
+                if not remaining:
+                    return record
                 restarts += 1
                 if restarts > RESTARTS or time.monotonic() >= deadline:
                     record.problem = "the hidden checks stopped too often"

@@ -25,14 +25,17 @@ from grader.secret import hidden_test_seed, submission_digest
 from grader.text import clean
 from grader.verdict import ReferenceFailure, Verdict, decide
 
-_ISOLATION: list[str] = []
-
 
 def default_isolation() -> str:
-    """``bubblewrap`` when it works on this machine, else ``subprocess`` (probed once)."""
-    if not _ISOLATION:
-        _ISOLATION.append(choose_isolation())
-    return _ISOLATION[0]
+    """The isolation for grading untrusted notebooks: ``bubblewrap``, or ``subprocess`` only
+    when the instructor allowed it (``grader.sandbox.choose_isolation`` warns each time)."""
+    return choose_isolation(untrusted=True)
+
+
+UNSANDBOXED_WARNING = (
+    "graded WITHOUT a sandbox (bubblewrap missing, --allow-unsandboxed): this submission's code "
+    "could read and change the course's files"
+)
 
 
 @dataclass
@@ -79,7 +82,9 @@ class Evaluation:
 
     def summary(self) -> dict[str, Any]:
         """The JSON-able report (no outputs)."""
+        warning = UNSANDBOXED_WARNING if self.isolation == "subprocess" else ""
         return {
+            "warning": warning,
             "assignment": self.assignment,
             "student": self.student,
             "score": self.score,

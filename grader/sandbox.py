@@ -17,6 +17,7 @@ with a scrubbed environment, and ``docs/grading.md`` says what that does and doe
 
 from __future__ import annotations
 
+import functools
 import importlib.machinery
 import importlib.util
 import os
@@ -193,6 +194,12 @@ def bubblewrap_problem() -> str | None:
     """Why bubblewrap (with the seccomp filter) cannot create a sandbox here; None when it can."""
     if os.environ.get("AUTODIFF_GRADER_NO_BWRAP"):
         return "AUTODIFF_GRADER_NO_BWRAP is set"
+    return _probe_bubblewrap()
+
+
+@functools.cache
+def _probe_bubblewrap() -> str | None:
+    """One real sandbox start, once per process (the machine does not change under us)."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return "bubblewrap (bwrap) is not installed"
@@ -320,9 +327,12 @@ class Sandbox:
     run_cgroup: cgroup.RunCgroup | None = None
     watch: treewatch.TreeWatch | None = None
     _hit: list[str] = field(default_factory=list)
+    _stopped: bool = False
 
     def _limits_hit(self) -> list[str]:
         """``memory`` and/or ``processes``, as the kernel or the watch saw them (kept on stop)."""
+        if self._stopped:
+            return self._hit
         if self.run_cgroup is not None:
             kernel = {
                 "memory": self.run_cgroup.memory_kills(),
@@ -372,9 +382,10 @@ class Sandbox:
 
     def stop(self) -> None:
         """End the run and everything it started (its cgroup, session, pid namespace)."""
-        self._limits_hit()
         if self.watch is not None:
             self.watch.close()
+        self._limits_hit()
+        self._stopped = True
         self._kill(treewatch.descendants(self.process.pid) if self.run_cgroup is None else [])
         for stream in (self.process.stdin, self.process.stdout):
             try:

@@ -105,20 +105,28 @@ class TreeWatch:
 
     def _watch(self) -> None:
         while not self._done.wait(INTERVAL):
-            pids = descendants(self.root, self.below)
-            if len(pids) >= self.processes:
-                self.over.append("processes")
-            if tree_memory(pids, self.memory_bytes) > self.memory_bytes:
-                self.over.append("memory")
-            if self.over:
-                self.stop_run(pids)
+            if self.look():
                 return
 
+    def look(self) -> bool:
+        """One look at the tree; True (and the run stopped) when it is over a limit."""
+        pids = descendants(self.root, self.below)
+        if len(pids) >= self.processes and "processes" not in self.over:
+            self.over.append("processes")
+        if tree_memory(pids, self.memory_bytes) > self.memory_bytes and "memory" not in self.over:
+            self.over.append("memory")
+        if self.over:
+            self.stop_run(pids)
+        return bool(self.over)
+
     def close(self) -> None:
-        """Stop watching (the run is over)."""
+        """Stop watching (the run is over), after a last look: a run shorter than one interval
+        (a fork bomb whose processes wait quietly) is seen too."""
         self._done.set()
         if self._thread is not threading.current_thread():
             self._thread.join()
+        if not self.over:
+            self.look()
 
 
 def kill_all(pids: list[int]) -> None:

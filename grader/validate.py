@@ -11,9 +11,10 @@ from pathlib import Path
 
 from grader.checks import SubmissionProblem, forbidden_imports, read_submission, structure_problems
 from grader.driver import run_in_sandbox
-from grader.evaluate import build_cells, default_isolation, limits_for, student_cells
+from grader.evaluate import build_cells, limits_for, student_cells
 from grader.master import Master, load_master
 from grader.nbgrader_setup import RELEASE_DIRECTORY, SOURCE_DIRECTORY
+from grader.sandbox import choose_isolation
 
 
 @dataclass
@@ -66,7 +67,7 @@ def validate_notebook(path: Path, master: Master) -> Validation:
             result.problems.append(f"cell {grade_id} imports {module}: write it yourself instead")
     cells = build_cells(master, exercises, selfchecks=True)
     run = run_in_sandbox(
-        cells, [], master.forbidden_imports, limits_for(master), default_isolation()
+        cells, [], master.forbidden_imports, limits_for(master), choose_isolation(untrusted=False)
     )
     if run.problem:
         result.problems.append(run.problem)
