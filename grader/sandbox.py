@@ -194,15 +194,15 @@ def bubblewrap_problem() -> str | None:
     """Why bubblewrap (with the seccomp filter) cannot create a sandbox here; None when it can."""
     if os.environ.get("AUTODIFF_GRADER_NO_BWRAP"):
         return "AUTODIFF_GRADER_NO_BWRAP is set"
-    return _probe_bubblewrap()
-
-
-@functools.cache
-def _probe_bubblewrap() -> str | None:
-    """One real sandbox start, once per process (the machine does not change under us)."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return "bubblewrap (bwrap) is not installed"
+    return _probe_bubblewrap(bwrap)
+
+
+@functools.cache
+def _probe_bubblewrap(bwrap: str) -> str | None:
+    """One real sandbox start per bwrap program and process (a probe costs about 50 ms)."""
     try:
         filter_fd = seccomp.program_fd()
     except seccomp.SeccompUnavailable as error:
