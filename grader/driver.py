@@ -22,6 +22,7 @@ import base64
 import binascii
 import builtins
 import json
+import marshal
 import math
 import os
 import random
@@ -102,7 +103,7 @@ def student_error(description: dict[str, Any]) -> StudentError:
 
 
 class Channel:
-    """JSON lines to and from the runner, every read and write bounded by a deadline."""
+    """The channel to the runner (marshal out, JSON lines in), every wait bounded by a deadline."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
@@ -114,7 +115,9 @@ class Channel:
         self.deadline = math.inf
 
     def send(self, message: dict[str, Any]) -> None:
-        data = memoryview((json.dumps(message, allow_nan=True) + "\n").encode("utf-8"))
+        """Send one message as length-prefixed ``marshal`` data (plain data built here only)."""
+        payload = marshal.dumps(message)
+        data = memoryview(len(payload).to_bytes(8, "big") + payload)
         while data:
             self._wait(writable=True)
             try:
@@ -533,11 +536,10 @@ class Proxy:
 
 def _binary(name: str, reflected: bool = False):
     def method(self: Proxy, other: Any) -> Proxy:
-        return (
-            self._adproxy_operator(name, other, self)
-            if reflected
-            else self._adproxy_operator(name, self, other)
-        )
+        session = self._adproxy_session
+        mine, theirs = {"$": "ref", "h": self._adproxy_handle}, session.encode(other)
+        args = [theirs, mine] if reflected else [mine, theirs]
+        return session.queue({"do": "op", "name": name, "args": args})
 
     return method
 

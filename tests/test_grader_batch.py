@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import fcntl
 import hashlib
 import io
 import json
@@ -158,17 +157,13 @@ def digest(path: Path) -> str:
 @pytest.fixture(scope="session")
 def batch(tmp_path_factory, worker_id):
     """The graded batch, computed by the first xdist worker that needs it, read by the others."""
-    base = tmp_path_factory.getbasetemp()
-    shared = (base if worker_id == "master" else base.parent) / "grader_batch"
-    with open(f"{shared}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (shared / "batch.json").exists():
-            shared.mkdir(exist_ok=True)
-            with pytest.MonkeyPatch.context() as patch:
-                patch.delenv("AUTODIFF_COURSE_SECRET", raising=False)
-                result = _grade_batch(shared)
-            (shared / "batch.json").write_text(json.dumps(result))
-    result = json.loads((shared / "batch.json").read_text())
+
+    def compute(shared: Path) -> dict:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.delenv("AUTODIFF_COURSE_SECRET", raising=False)
+            return _grade_batch(shared)
+
+    result = kit.computed_once(tmp_path_factory, worker_id, "grader_batch", compute)
     result["root"] = Path(result["root"])
     result["before"] = {Path(path): digest for path, digest in result["before"].items()}
     return result

@@ -10,7 +10,6 @@ one side of it: a student's report, the files in ``submitted/``, ``autograded/``
 from __future__ import annotations
 
 import csv
-import fcntl
 import io
 import json
 import os
@@ -149,17 +148,13 @@ def stop_after_first_student(real):
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory, worker_id):
     """The course after all four batches, with what was observed between them."""
-    base = tmp_path_factory.getbasetemp()
-    shared = (base if worker_id == "master" else base.parent) / "grader_intake"
-    with open(f"{shared}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (shared / "result.json").exists():
-            shared.mkdir(exist_ok=True)
-            with pytest.MonkeyPatch.context() as patch:
-                patch.delenv("AUTODIFF_COURSE_SECRET", raising=False)
-                result = _grade_all(shared, patch)
-            (shared / "result.json").write_text(json.dumps(result))
-    result = json.loads((shared / "result.json").read_text())
+
+    def compute(shared: Path) -> dict:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.delenv("AUTODIFF_COURSE_SECRET", raising=False)
+            return _grade_all(shared, patch)
+
+    result = kit.computed_once(tmp_path_factory, worker_id, "grader_intake", compute)
     result["root"] = Path(result["root"])
     return result
 
