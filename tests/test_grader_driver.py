@@ -91,17 +91,22 @@ json.dumps = lambda message, **kw: dumps({"kind": "reply", "value": 0.5}
                                          if message.get("kind") == "reply" else message, **kw)
 """
 
+# one forged reply written while the cell runs (so the test does not depend on when a thread
+# is scheduled), then a thread that keeps writing while the hidden checks run
 SPEAK_THE_PROTOCOL = """
 import json, os, threading, time
-def forge():
+def forge_once():
     fake = json.dumps({"kind": "reply", "value": [3.0, 2.0]}) + "\\n"
+    for fd in range(3, 12):
+        try:
+            os.write(fd, fake.encode())
+        except OSError:
+            pass
+def forge():
     for _ in range(50):
-        for fd in range(3, 12):
-            try:
-                os.write(fd, fake.encode())
-            except OSError:
-                pass
+        forge_once()
         time.sleep(0.01)
+forge_once()
 threading.Thread(target=forge, daemon=True).start()
 """
 
