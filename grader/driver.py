@@ -584,17 +584,32 @@ class Check:
     def place(self, value: Any) -> Proxy:
         """A copy of ``value`` that lives in the student's process, as a caller's own array
         would: what the student's code changes in it shows in ``check.value(placed)``."""
-        return self.session.queue(
-            {"do": "builtin", "name": "place", "args": self.session.encode([value])}
-        )
+        return self._builtin("place", value)
 
     def strict_call(self, function: Any, *args: Any) -> Proxy:
         """``function(*args)`` in the student's process with numpy's overflow, division and
         invalid-value warnings raised as ``FloatingPointError`` (``numpy.errstate``)."""
+        return self._builtin("strict_call", function, *args)
+
+    def map(self, function: Any, items: Any) -> Proxy:
+        """``[function(item) for item in items]`` as one operation in the student's process
+        (thousands of ``Value(x)`` in one probe); a proxy of the list."""
+        return self._builtin("map", function, items)
+
+    def sum(self, items: Any, start: Any = 0) -> Proxy:
+        """Python's ``sum(items, start)`` run in the student's process (``start + items[0]``
+        first, as a student's own ``sum`` would), as one operation."""
+        return self._builtin("sum", items, start)
+
+    def fold(self, operator_name: str, start: Any, items: Any) -> Proxy:
+        """``start <op> items[0] <op> items[1] ...`` from the left as one operation, ``op``
+        named as in :mod:`operator` (``"mul"``: a chain of 5,000 products in one probe)."""
+        return self._builtin("fold", operator_name, start, items)
+
+    def _builtin(self, name: str, *args: Any) -> Proxy:
         return self.session.queue(
-            {"do": "builtin", "name": "strict_call",
-             "args": self.session.encode([function, *args])}
-        )  # fmt: skip
+            {"do": "builtin", "name": name, "args": self.session.encode(list(args))}
+        )
 
     def graph(self, root: Any, attribute: str) -> tuple[list[Any], list[list[int]]]:
         """Every student object reachable from ``root`` through ``attribute``, in one probe:
@@ -607,9 +622,7 @@ class Check:
         """The name of the type of a student's value (``type(proxy)`` is :class:`Proxy`)."""
         if not isinstance(value, Proxy):
             return type(value).__name__
-        return self.session.queue(
-            {"do": "builtin", "name": "typename", "args": self.session.encode([value])}
-        )
+        return self._builtin("typename", value)
 
     def __call__(
         self,

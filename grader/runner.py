@@ -94,6 +94,24 @@ def strict_call(function, *args):
         return function(*args)
 
 
+def builtin_map(function, items):
+    """``[function(item) for item in items]`` (bounded like :func:`builtin_list`)."""
+    return [function(item) for item in builtin_list(items)]
+
+
+def builtin_sum(items, start=0):
+    """``sum(items, start)``: Python's own, so ``0 + first`` runs as in a student's ``sum``."""
+    return sum(builtin_list(items), start)
+
+
+def fold(name, start, items):
+    """``start <op> items[0] <op> items[1] ...`` from the left, ``op`` one of ``OPERATORS``."""
+    combine, result = OPERATORS[name], start
+    for item in builtin_list(items):
+        result = combine(result, item)
+    return result
+
+
 def asarray(value):
     import numpy
 
@@ -122,6 +140,9 @@ BUILTINS = {
     "place": lambda value: value,
     "strict_call": strict_call,
     "identical": lambda a, b: a is b,
+    "map": builtin_map,
+    "sum": builtin_sum,
+    "fold": fold,
 }
 
 
