@@ -23,11 +23,18 @@ from tqdm import tqdm
 from grader import course
 from grader.checks import SubmissionProblem, read_submission
 from grader.evaluate import Evaluation, evaluate_submission, flagged_without_grading
-from grader.intake import Submission, collect, collect_submitted, stage
+from grader.intake import (
+    Submission,
+    collect,
+    collect_submitted,
+    known_ids,
+    remember_ids,
+    stage,
+)
 from grader.master import Master, load_master
-from grader.nbgrader_setup import SOURCE_DIRECTORY
+from grader.paths import autograded_folder, master_folder, master_path
 from grader.permissions import protect_course_files
-from grader.preprocessors import PRECOMPUTED, submission_key
+from grader.preprocessors import submission_key
 from grader.report import REPORT_NAME, read_report, write_report
 from grader.secret import course_secret
 from grader.text import one_line
@@ -42,10 +49,6 @@ class BatchReports(list):
     def __init__(self, reports: list[dict[str, Any]], skipped: list[str]) -> None:
         super().__init__(reports)
         self.skipped = skipped
-
-
-def master_path(course_root: Path, assignment: str) -> Path:
-    return course_root / SOURCE_DIRECTORY / assignment / f"{assignment}.ipynb"
 
 
 def _evaluate(master: Master, submission: Submission, secret: bytes) -> Evaluation:
@@ -67,9 +70,7 @@ def _evaluate(master: Master, submission: Submission, secret: bytes) -> Evaluati
     except Exception as error:  # a grader fault on one submission must not stop the batch
         reason = f"the grader failed on this submission ({type(error).__name__}: {error})"
         return flagged_without_grading(master, submission.student, one_line(reason))
-    _with_notes(evaluation, submission)
-    PRECOMPUTED[submission_key(master.assignment, submission.student, path)] = evaluation
-    return evaluation
+    return _with_notes(evaluation, submission)
 
 
 def _with_notes(evaluation: Evaluation, submission: Submission) -> Evaluation:
@@ -105,8 +106,9 @@ def autograde(
         if submissions is None:
             collected = collect_submitted(course_root, assignment)
         else:
-            collected = collect(submissions, assignment, Path(unpacked))
+            collected = collect(submissions, assignment, Path(unpacked), known_ids(course_root))
         staged = stage(course_root, assignment, collected)
+        remember_ids(course_root, collected.ids)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         jobs = pool.map(lambda s: _evaluate(master, s, secret), staged)
         evaluations = list(
@@ -115,27 +117,39 @@ def autograde(
     try:
         for submission in staged:
             _set_aside(course_root, submission.student, assignment)
-        reports = _record(course_root, master, evaluations, secret_root)
+        reports = _record(course_root, master, staged, evaluations, secret_root)
     finally:
-        PRECOMPUTED.clear()
         _settle_previous(course_root, assignment)
         protect_course_files(course_root)
     return BatchReports(reports, collected.skipped)
 
 
 def _record(
-    course_root: Path, master: Master, evaluations: list[Evaluation], secret_root: Path | None
+    course_root: Path,
+    master: Master,
+    staged: list[Submission],
+    evaluations: list[Evaluation],
+    secret_root: Path | None,
 ) -> list[dict[str, Any]]:
-    """Write every student's results: reports of the unreadable, nbgrader for the rest."""
+    """Write every student's results: reports of the unreadable, nbgrader for the rest.
+
+    nbgrader's pass is handed the evaluations made here (``precomputed``), so it records
+    them instead of grading again.
+    """
     assignment = master.assignment
     unreadable = {e.student: e for e in evaluations if not e.graded}
     graded = [e.student for e in evaluations if e.student not in unreadable]
     for student, evaluation in unreadable.items():
-        write_report(_report_folder(course_root, student, assignment), _report(evaluation))
-    failures = _record_with_nbgrader(course_root, assignment, graded, secret_root)
+        write_report(autograded_folder(course_root, student, assignment), _report(evaluation))
+    precomputed = {
+        submission_key(assignment, submission.student, submission.notebook): evaluation
+        for submission, evaluation in zip(staged, evaluations, strict=True)
+        if evaluation.graded and submission.notebook is not None
+    }
+    failures = _record_with_nbgrader(course_root, assignment, graded, secret_root, precomputed)
     reports = []
     for evaluation in evaluations:
-        path = _report_folder(course_root, evaluation.student, assignment) / REPORT_NAME
+        path = autograded_folder(course_root, evaluation.student, assignment) / REPORT_NAME
         if evaluation.student in failures:
             _restore_previous(course_root, evaluation.student, assignment)
             failure = f"nbgrader could not record this submission ({failures[evaluation.student]})"
@@ -152,7 +166,7 @@ def _previous_folder(course_root: Path, student: str, assignment: str) -> Path:
 
 def _set_aside(course_root: Path, student: str, assignment: str) -> None:
     """Move a student's previous results out of nbgrader's way (kept until settled)."""
-    live = _report_folder(course_root, student, assignment)
+    live = autograded_folder(course_root, student, assignment)
     if os.path.lexists(live):
         backup = _previous_folder(course_root, student, assignment)
         backup.parent.mkdir(parents=True, exist_ok=True)
@@ -164,7 +178,7 @@ def _restore_previous(course_root: Path, student: str, assignment: str) -> None:
     backup = _previous_folder(course_root, student, assignment)
     if not os.path.lexists(backup):
         return
-    live = _report_folder(course_root, student, assignment)
+    live = autograded_folder(course_root, student, assignment)
     if os.path.lexists(live):
         shutil.rmtree(live)
     live.parent.mkdir(parents=True, exist_ok=True)
@@ -178,14 +192,18 @@ def _settle_previous(course_root: Path, assignment: str) -> None:
     """
     for backup in sorted((course_root / PREVIOUS_RESULTS).glob(f"*/{assignment}")):
         student = backup.parent.name
-        if (_report_folder(course_root, student, assignment) / REPORT_NAME).exists():
+        if (autograded_folder(course_root, student, assignment) / REPORT_NAME).exists():
             shutil.rmtree(backup)
         else:
             _restore_previous(course_root, student, assignment)
 
 
 def _record_with_nbgrader(
-    course_root: Path, assignment: str, students: list[str], secret_root: Path | None
+    course_root: Path,
+    assignment: str,
+    students: list[str],
+    secret_root: Path | None,
+    precomputed: dict[str, Evaluation],
 ) -> dict[str, str]:
     """Run nbgrader's autograde on ``students``; return why it failed on any of them.
 
@@ -196,21 +214,17 @@ def _record_with_nbgrader(
     failures: dict[str, str] = {}
     remaining = sorted(students)
     while remaining:
-        log = course.autograde(course_root, assignment, remaining, secret_root)
+        log = course.autograde(course_root, assignment, remaining, secret_root, precomputed)
         left = [
             student
             for student in remaining
-            if not (_report_folder(course_root, student, assignment) / REPORT_NAME).exists()
+            if not (autograded_folder(course_root, student, assignment) / REPORT_NAME).exists()
         ]
         if not left:
             break
         failures[left[0]] = _log_excerpt(log)
         remaining = left[1:]
     return failures
-
-
-def _report_folder(course_root: Path, student: str, assignment: str) -> Path:
-    return course_root / "autograded" / student / assignment
 
 
 def _report(evaluation: Evaluation) -> dict[str, Any]:
@@ -230,12 +244,12 @@ def grade_one(
 
     The master comes from ``course_root``; so does the secret (seeds match a batch).
     """
-    source = master_path(course_root, assignment).parent
+    source = master_folder(course_root, assignment)
     if not source.is_dir():
         raise FileNotFoundError(f"no master for {assignment} in {source}")
     with tempfile.TemporaryDirectory(prefix="grader-one-") as scratch:
         root = Path(scratch)
-        shutil.copytree(source, root / SOURCE_DIRECTORY / assignment)
+        shutil.copytree(source, master_folder(root, assignment))
         course.generate_assignment(root, assignment)
         incoming = root / "incoming" / student
         incoming.mkdir(parents=True)

@@ -19,6 +19,7 @@ import nbformat
 import numpy
 
 from grader.master import Master, strip_hidden
+from grader.paths import notebook_name
 from grader.text import one_line
 
 NBGRADER_FIELDS = ("grade", "solution", "points", "task")
@@ -87,7 +88,7 @@ def find_notebook(folder: Path, assignment: str) -> Path:
         for path in submission_files(folder)
         if path.suffix == ".ipynb" and ".ipynb_checkpoints" not in path.relative_to(folder).parts
     ]
-    expected = f"{assignment}.ipynb"
+    expected = notebook_name(assignment)
     if not notebooks:
         raise SubmissionProblem(f"no notebook in the submission (expected {expected})")
     if len(notebooks) > 1:
@@ -276,3 +277,37 @@ def forbidden_imports(source: str, forbidden: tuple[str, ...]) -> list[str]:
             if (module == name or module.startswith(name + ".")) and name not in found:
                 found.append(name)
     return found
+
+
+def student_cells(master: Master, notebook: nbformat.NotebookNode) -> dict[str, str]:
+    """The source of each exercise cell in the submission, by ``grade_id`` (first copy wins)."""
+    exercise_ids = {cell.grade_id for cell in master.exercises}
+    sources: dict[str, str] = {}
+    for cell in notebook.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in exercise_ids and grade_id not in sources and cell.cell_type == "code":
+            sources[grade_id] = transform_magics(cell.source)
+    return sources
+
+
+def transform_magics(source: str) -> str:
+    """Turn IPython syntax (``%magic``, ``!cmd``) into plain Python, as Jupyter would."""
+    if not any(line.lstrip().startswith(("%", "!")) for line in source.splitlines()):
+        return source
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
+
+
+def notebook_problems(master: Master, notebook: nbformat.NotebookNode) -> list[str]:
+    """What grading and ``validate`` both report about a readable notebook, in one wording.
+
+    The structure (:func:`structure_problems`), then each forbidden import of an exercise cell.
+    """
+    problems = structure_problems(master, notebook)
+    for grade_id, source in student_cells(master, notebook).items():
+        for module in forbidden_imports(source, master.forbidden_imports):
+            problems.append(
+                f"cell {grade_id} imports {module}: this exercise asks you to write it yourself"
+            )
+    return problems

@@ -12,10 +12,9 @@ import os
 import sys
 from pathlib import Path
 
+from grader.paths import REPOSITORY_ROOT, feedback_folder
 from grader.text import one_line
 from grader.workspace import sync_workspace
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _workspace(args: argparse.Namespace) -> int:
@@ -99,7 +98,7 @@ def _feedback(args: argparse.Namespace) -> int:
     from grader.course import generate_feedback
 
     generate_feedback(args.course_dir, args.assignment)
-    print(f"feedback written to {args.course_dir / 'feedback'}/<student>/{args.assignment}/")
+    print(f"feedback written to {feedback_folder(args.course_dir)}/<student>/{args.assignment}/")
     return 0
 
 
@@ -136,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--course-dir",
         type=lambda p: Path(p).resolve(),
-        default=REPO_ROOT,
+        default=REPOSITORY_ROOT,
         help="the course directory (masters in solutions/, release in course/); default: the repo",
     )
     commands = parser.add_subparsers(dest="command", required=True)

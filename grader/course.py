@@ -21,6 +21,7 @@ from nbgrader.converters.base import NbGraderException
 from nbgrader.coursedir import CourseDirectory
 
 from grader.nbgrader_setup import course_config
+from grader.paths import SUBMITTED_DIRECTORY
 from grader.permissions import protect_course_files
 
 
@@ -95,18 +96,24 @@ def assignment_known(course_root: Path, assignment: str) -> bool:
 
 
 def autograde(
-    course_root: Path, assignment: str, students: list[str], secret_root: Path | None = None
+    course_root: Path,
+    assignment: str,
+    students: list[str],
+    secret_root: Path | None = None,
+    precomputed: dict | None = None,
 ) -> str:
     """``nbgrader autograde`` of exactly ``students`` (others in ``submitted/`` stay as they are).
 
-    Returns nbgrader's log; a student nbgrader fails on gets no report (the caller flags it).
+    ``precomputed``: evaluations already made, by ``grader.preprocessors.submission_key``
+    (the others are graded by nbgrader's pass). Returns nbgrader's log; a student nbgrader
+    fails on gets no report (the caller flags it).
     """
-    config = course_config(course_root, secret_root)
+    config = course_config(course_root, secret_root, precomputed)
     coursedir = _coursedir(course_root, config)
     coursedir.assignment_id = assignment
     others = sorted(
         p.parent.name
-        for p in (course_root / "submitted").glob(f"*/{assignment}")
+        for p in (course_root / SUBMITTED_DIRECTORY).glob(f"*/{assignment}")
         if p.parent.name not in students
     )
     coursedir.student_id = "*"

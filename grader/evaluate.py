@@ -17,7 +17,7 @@ from typing import Any
 import nbformat
 from nbformat.v4 import new_output
 
-from grader.checks import forbidden_imports, structure_problems
+from grader.checks import notebook_problems, student_cells
 from grader.driver import RunRecord, run_in_sandbox
 from grader.master import Master, strip_hidden
 from grader.sandbox import Limits, choose_isolation
@@ -101,26 +101,6 @@ def limits_for(master: Master) -> Limits:
     return Limits(cell_timeout=master.cell_timeout, notebook_timeout=master.notebook_timeout)
 
 
-def student_cells(master: Master, notebook: nbformat.NotebookNode) -> dict[str, str]:
-    """The source of each exercise cell in the submission, by ``grade_id`` (first copy wins)."""
-    exercise_ids = {cell.grade_id for cell in master.exercises}
-    sources: dict[str, str] = {}
-    for cell in notebook.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in exercise_ids and grade_id not in sources and cell.cell_type == "code":
-            sources[grade_id] = transform_magics(cell.source)
-    return sources
-
-
-def transform_magics(source: str) -> str:
-    """Turn IPython syntax (``%magic``, ``!cmd``) into plain Python, as Jupyter would."""
-    if not any(line.lstrip().startswith(("%", "!")) for line in source.splitlines()):
-        return source
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    return TransformerManager().transform_cell(source)
-
-
 def build_cells(
     master: Master, exercises: dict[str, str], selfchecks: bool = False
 ) -> list[dict[str, str]]:
@@ -192,14 +172,9 @@ def evaluate_submission(
     """
     isolation = isolation or default_isolation()
     evaluation = Evaluation(master.assignment, student, isolation=isolation)
-    for problem in structure_problems(master, notebook):
+    for problem in notebook_problems(master, notebook):
         evaluation.flag(problem)
     exercises = student_cells(master, notebook)
-    for grade_id, source in exercises.items():
-        for module in forbidden_imports(source, master.forbidden_imports):
-            evaluation.flag(
-                f"cell {grade_id} imports {module}: this exercise asks you to write it yourself"
-            )
     master_exercises = {cell.grade_id: cell.source for cell in master.exercises}
     digest = digest or submission_digest(exercises)
     tests = build_tests(master, secret, student, digest)

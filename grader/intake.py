@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import stat
@@ -27,12 +28,14 @@ from grader.checks import (
     find_notebook,
     read_notebook_bytes,
 )
+from grader.paths import SUBMITTED_DIRECTORY, notebook_name, submitted_folder
 from grader.text import one_line
 
 ZIP_MAX_MEMBERS = 100_000
 ZIP_MAX_BYTES = 1024**3
 ID_MAX_LENGTH = 80
 SKIPPED_PREFIXES = (".", "__MACOSX")
+STUDENT_IDS_FILE = ".grader_student_ids.json"
 # nbgrader's own format for submitted/<student>/<assignment>/timestamp.txt
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
 
@@ -65,14 +68,19 @@ class Collected(dict[str, Path]):
         self.problems: dict[str, str] = {}
         self.notes: dict[str, list[str]] = {}
         self.skipped: list[str] = []
+        self.ids: dict[str, str] = {}
 
 
-def collect(source: Path, assignment: str, extract_to: Path) -> Collected:
+def collect(
+    source: Path, assignment: str, extract_to: Path, known: dict[str, str] | None = None
+) -> Collected:
     """The student folders of a folder or an LMS zip, each under a distinct student id.
 
     Accepted layouts: ``DIR/<student>/<files>``, nbgrader's ``DIR/<student>/<assignment>/``,
     the same inside a zip, or inside one folder wrapping them. Hidden entries, ``__MACOSX``
-    and plain files beside the student folders are skipped and reported.
+    and plain files beside the student folders are skipped and reported. ``known``: the ids
+    earlier batches gave to folder names (:func:`known_ids`), kept, and never given to
+    another name. ``Collected.ids`` maps this batch's folder names to their ids.
     """
     refused: dict[Path, str] = {}
     if source.is_file() and zipfile.is_zipfile(source):
@@ -83,7 +91,8 @@ def collect(source: Path, assignment: str, extract_to: Path) -> Collected:
     collected = Collected()
     source = _unwrap(source, collected.skipped)
     entries = _students(source, collected.skipped)
-    ids, clashes = assign_ids([entry.name for entry in entries])
+    ids, clashes = assign_ids([entry.name for entry in entries], known)
+    collected.ids = ids
     for entry in entries:
         student = ids[entry.name]
         nested = entry / assignment
@@ -99,15 +108,37 @@ def collect(source: Path, assignment: str, extract_to: Path) -> Collected:
     return collected
 
 
+def known_ids(course_root: Path) -> dict[str, str]:
+    """The ids earlier batches gave to folder names (``{}`` before the first batch)."""
+    path = course_root / STUDENT_IDS_FILE
+    if not path.is_file() or path.is_symlink():
+        return {}
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    return {str(name): str(student) for name, student in recorded.items()}
+
+
+def remember_ids(course_root: Path, ids: dict[str, str]) -> None:
+    """Add this batch's folder names and ids to the course's record (owner-only, atomic)."""
+    if not ids:
+        return
+    recorded = {**known_ids(course_root), **ids}
+    path = course_root / STUDENT_IDS_FILE
+    partial = path.with_name(path.name + ".partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(recorded, file, ensure_ascii=False, indent=1, sort_keys=True)
+    os.replace(partial, path)
+
+
 def collect_submitted(course_root: Path, assignment: str) -> Collected:
     """``submitted/<student>/<assignment>/`` as it is: its folder names are already ids.
 
     A folder whose name is not a usable student id is skipped and reported.
     """
     collected = Collected()
-    if not (course_root / "submitted").is_dir():
+    if not (course_root / SUBMITTED_DIRECTORY).is_dir():
         return collected
-    for entry in _students(course_root / "submitted", collected.skipped):
+    for entry in _students(course_root / SUBMITTED_DIRECTORY, collected.skipped):
         folder = entry / assignment
         if not os.path.lexists(folder):
             continue
@@ -154,7 +185,7 @@ def _unwrap(source: Path, skipped: list[str]) -> Path:
     if len(entries) == 1 and _is_folder(entries[0]):
         inner = _students(entries[0], [])
         if inner and all(_is_folder(p) for p in inner):
-            if entries[0].name == "submitted" or len(inner) > 1:
+            if entries[0].name == SUBMITTED_DIRECTORY or len(inner) > 1:
                 skipped += outer
                 return entries[0]
     return source
@@ -183,27 +214,40 @@ def _id_character(character: str) -> bool:
     return character in "_.@+-" or unicodedata.category(character)[0] in "LN"
 
 
-def assign_ids(names: list[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+def assign_ids(
+    names: list[str], known: dict[str, str] | None = None
+) -> tuple[dict[str, str], dict[str, list[str]]]:
     """Distinct ids for distinct folder names, and for each name the names it clashed with.
 
     Names whose ids are equal (ignoring case, as some file systems do) all get a hash suffix,
     longer until they differ; none of them keeps the plain id, so neither overwrites the other
-    nor a student graded earlier under that id.
+    nor a student graded earlier under that id. ``known`` maps the folder names of earlier
+    batches to the ids they were given: such a name keeps its id, and a new name whose id
+    equals one of them gets a hash suffix (and is reported as clashing with the earlier name).
     """
-    hashed = dict.fromkeys(names, 0)
+    known = known or {}
+    earlier = {student: name for name, student in known.items()}
+    taken = {student.casefold(): name for student, name in earlier.items()}
+    fresh = [name for name in names if name not in known]
+    hashed = dict.fromkeys(fresh, 0)
     clashes: dict[str, set[str]] = {name: set() for name in names}
     while True:
         groups: dict[str, list[str]] = defaultdict(list)
-        for name in names:
+        for name in fresh:
             groups[student_id(name, hashed[name]).casefold()].append(name)
-        clashing = [group for group in groups.values() if len(group) > 1]
+        clashing = [
+            (group, taken.get(folded)) for folded, group in groups.items()
+            if len(group) > 1 or folded in taken
+        ]  # fmt: skip
         if not clashing:
             break
-        for group in clashing:
+        for group, earlier_name in clashing:
             for name in group:
                 hashed[name] += 8
                 clashes[name].update(other for other in group if other != name)
-    ids = {name: student_id(name, hashed[name]) for name in names}
+                if earlier_name is not None:
+                    clashes[name].add(earlier_name)
+    ids = {name: known.get(name) or student_id(name, hashed[name]) for name in names}
     return ids, {name: sorted(others) for name, others in clashes.items()}
 
 
@@ -329,12 +373,12 @@ def stage(course_root: Path, assignment: str, collected: Collected) -> list[Subm
             problem=collected.problems.get(student, ""),
             notes=list(collected.notes.get(student, [])),
         )
-        target = course_root / "submitted" / student / assignment
+        target = submitted_folder(course_root, student, assignment)
         data = _checked_notebook(submission, assignment)
         if not _same_place(folder, target):
             _replace(target, assignment, data, received)
             submission.folder = target
-            submission.notebook = target / f"{assignment}.ipynb" if data is not None else None
+            submission.notebook = target / notebook_name(assignment) if data is not None else None
         staged.append(submission)
     return staged
 
@@ -367,5 +411,5 @@ def _replace(target: Path, assignment: str, data: bytes | None, received: str) -
         shutil.rmtree(target)
     target.mkdir(parents=True)
     if data is not None:
-        (target / f"{assignment}.ipynb").write_bytes(data)
+        (target / notebook_name(assignment)).write_bytes(data)
     (target / "timestamp.txt").write_text(received + "\n", encoding="utf-8")

@@ -12,8 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-SOURCE_DIRECTORY = "solutions"
-RELEASE_DIRECTORY = "course"
+from grader.paths import RELEASE_DIRECTORY, SOURCE_DIRECTORY
 
 
 def configure(c: Any) -> None:
@@ -54,8 +53,14 @@ def configure(c: Any) -> None:
     c.HTMLExporter.sanitize_html = True
 
 
-def course_config(course_root: Path, secret_root: Path | None = None) -> Any:
-    """A complete config for running nbgrader's converters in this process on ``course_root``."""
+def course_config(
+    course_root: Path, secret_root: Path | None = None, precomputed: dict | None = None
+) -> Any:
+    """A complete config for running nbgrader's converters in this process on ``course_root``.
+
+    ``precomputed``: evaluations the grader's batch made ahead of nbgrader, by
+    ``grader.preprocessors.submission_key``.
+    """
     from traitlets.config import Config
 
     c = Config()
@@ -63,4 +68,6 @@ def course_config(course_root: Path, secret_root: Path | None = None) -> Any:
     c.CourseDirectory.root = str(course_root)
     c.HiddenTestGrader.course_root = str(course_root)
     c.HiddenTestGrader.secret_root = str(secret_root or course_root)
+    if precomputed:
+        c.HiddenTestGrader.precomputed = precomputed
     return c

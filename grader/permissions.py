@@ -1,7 +1,8 @@
 """The course folder's private files stay readable by their owner only.
 
 ``gradebook.db`` holds every hidden test (nbgrader copies the graded cells into it),
-``.course_secret`` decides every student's inputs, and ``solutions/`` holds the masters: on a
+``.course_secret`` decides every student's inputs, ``.grader_student_ids.json`` maps students'
+folder names (often their real names) to ids, and ``solutions/`` holds the masters: on a
 shared machine (a JupyterHub, a lab server) any other local user could otherwise read them. Git
 records only the executable bit, so the modes set here do not show up as changes.
 """
@@ -11,9 +12,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from grader.nbgrader_setup import SOURCE_DIRECTORY
+from grader.paths import SOURCE_DIRECTORY
 
-PRIVATE_FILES = ("gradebook.db", ".course_secret")
+PRIVATE_FILES = ("gradebook.db", ".course_secret", ".grader_student_ids.json")
 
 
 def protect_course_files(course_root: Path) -> list[Path]:

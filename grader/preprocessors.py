@@ -17,30 +17,26 @@ from typing import Any
 from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from traitlets import Dict, Unicode
 
 from grader.checks import SubmissionProblem, read_submission
 from grader.evaluate import Evaluation, evaluate_submission
 from grader.master import load_master, strip_hidden
-from grader.nbgrader_setup import SOURCE_DIRECTORY
+from grader.paths import AUTOGRADED_DIRECTORY, SUBMITTED_DIRECTORY, master_path, notebook_name
 from grader.report import write_report
 from grader.secret import course_secret
 
-# Evaluations computed ahead of nbgrader (in parallel by the batch), keyed by
-# (assignment, student, sha256 of the submitted file); the preprocessor uses them when present.
-PRECOMPUTED: dict[tuple[str, str, str], Evaluation] = {}
 
-
-def submission_key(assignment: str, student: str, path: Path) -> tuple[str, str, str]:
-    """The cache key of a submitted file."""
-    return assignment, student, hashlib.sha256(path.read_bytes()).hexdigest()
+def submission_key(assignment: str, student: str, path: Path) -> str:
+    """The key of a submitted file in ``HiddenTestGrader.precomputed``."""
+    return f"{assignment}/{student}/{hashlib.sha256(path.read_bytes()).hexdigest()}"
 
 
 def grade_file(
     course_root: Path, assignment: str, student: str, path: Path, secret: bytes
 ) -> Evaluation:
     """Evaluate the submitted file ``path`` (the batch's and nbgrader's shared entry point)."""
-    master = load_master(course_root / SOURCE_DIRECTORY / assignment / f"{assignment}.ipynb")
+    master = load_master(master_path(course_root, assignment))
     notebook = read_submission(path)
     return evaluate_submission(master, notebook, student, secret)
 
@@ -54,14 +50,19 @@ class HiddenTestGrader(NbGraderPreprocessor):
     secret_root = Unicode("", help="Where .course_secret lives (default: course_root).").tag(
         config=True
     )
-    submitted_directory = Unicode("submitted").tag(config=True)
+    submitted_directory = Unicode(SUBMITTED_DIRECTORY).tag(config=True)
+    precomputed = Dict(
+        help="Evaluations computed ahead of nbgrader (in parallel, by the grader's batch), by "
+        "submission_key: a submission found here is not run again."
+    ).tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         root = Path(self.course_root or os.getcwd())
         assignment, student = info["assignment"], info["student"]
-        path = root / self.submitted_directory / student / assignment / f"{info['notebook']}.ipynb"
-        evaluation = PRECOMPUTED.pop(submission_key(assignment, student, path), None)
+        notebook = notebook_name(info["notebook"])
+        path = root / self.submitted_directory / student / assignment / notebook
+        evaluation = self.precomputed.get(submission_key(assignment, student, path))
         if evaluation is None:
             try:
                 secret = course_secret(Path(self.secret_root or root))
@@ -90,7 +91,7 @@ class HiddenTestGrader(NbGraderPreprocessor):
 class RecordGraderReport(NbGraderPreprocessor):
     """Write ``grader_report.json``; send a flagged submission to manual review."""
 
-    autograded_directory = Unicode("autograded").tag(config=True)
+    autograded_directory = Unicode(AUTOGRADED_DIRECTORY).tag(config=True)
 
     def preprocess(self, nb, resources):
         evaluation: Evaluation | None = resources.get("grader")

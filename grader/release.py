@@ -20,7 +20,14 @@ from nbclient import NotebookClient
 
 from grader import course
 from grader.master import load_master
-from grader.nbgrader_setup import RELEASE_DIRECTORY, SOURCE_DIRECTORY
+from grader.paths import (
+    RELEASE_DIRECTORY,
+    SOURCE_DIRECTORY,
+    master_folder,
+    master_path,
+    notebook_name,
+    release_folder,
+)
 from grader.sandbox import module_locations
 
 
@@ -38,7 +45,7 @@ def release(course_root: Path, assignments: list[str], execute: bool = True) -> 
     written = []
     for assignment in assignments:
         course.generate_assignment(course_root, assignment)
-        written.append(course_root / RELEASE_DIRECTORY / assignment)
+        written.append(release_folder(course_root, assignment))
         if execute:
             written.append(execute_master(course_root, assignment))
     return written
@@ -48,7 +55,7 @@ def unknown_forbidden_modules(course_root: Path, assignments: list[str]) -> list
     """Each ``forbidden_imports`` entry of these masters naming no module of ``autodiff_lib``."""
     problems = []
     for assignment in assignments:
-        master = load_master(course_root / SOURCE_DIRECTORY / assignment / f"{assignment}.ipynb")
+        master = load_master(master_path(course_root, assignment))
         for name in master.forbidden_imports:
             if name.split(".")[0] == "autodiff_lib" and not module_locations(name):
                 problems.append(
@@ -60,7 +67,7 @@ def unknown_forbidden_modules(course_root: Path, assignments: list[str]) -> list
 
 def execute_master(course_root: Path, assignment: str, timeout: int = 600) -> Path:
     """Run the master top to bottom (a trusted notebook) and save it with its outputs."""
-    master = course_root / SOURCE_DIRECTORY / assignment / f"{assignment}.ipynb"
+    master = master_path(course_root, assignment)
     notebook = nbformat.read(master, as_version=4)
     client = NotebookClient(
         notebook,
@@ -69,7 +76,7 @@ def execute_master(course_root: Path, assignment: str, timeout: int = 600) -> Pa
         resources={"metadata": {"path": str(master.parent)}},
     )
     client.execute()
-    target = course_root / "build" / "solutions" / f"{assignment}.ipynb"
+    target = course_root / "build" / SOURCE_DIRECTORY / notebook_name(assignment)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, target)
     return target
@@ -82,12 +89,11 @@ def stale(course_root: Path, assignments: list[str]) -> list[str]:
         scratch_root = Path(scratch)
         for assignment in assignments:
             shutil.copytree(
-                course_root / SOURCE_DIRECTORY / assignment,
-                scratch_root / SOURCE_DIRECTORY / assignment,
+                master_folder(course_root, assignment), master_folder(scratch_root, assignment)
             )
             course.generate_assignment(scratch_root, assignment)
-            fresh = scratch_root / RELEASE_DIRECTORY / assignment
-            current = course_root / RELEASE_DIRECTORY / assignment
+            fresh = release_folder(scratch_root, assignment)
+            current = release_folder(course_root, assignment)
             problems += [f"{assignment}: {p}" for p in _differences(fresh, current)]
     released = course_root / RELEASE_DIRECTORY
     for folder in sorted(released.glob("*/")) if released.is_dir() else []:

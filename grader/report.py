@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from grader.paths import AUTOGRADED_DIRECTORY
 from grader.text import clean
 
 REPORT_NAME = "grader_report.json"
@@ -38,6 +39,6 @@ def read_report(path: Path) -> dict[str, Any]:
 def reports(course_root: Path, assignment: str = "*") -> dict[tuple[str, str], dict[str, Any]]:
     """Every report under ``autograded/``, keyed by (student, assignment)."""
     found = {}
-    for path in sorted((course_root / "autograded").glob(f"*/{assignment}/{REPORT_NAME}")):
+    for path in sorted((course_root / AUTOGRADED_DIRECTORY).glob(f"*/{assignment}/{REPORT_NAME}")):
         found[(path.parent.parent.name, path.parent.name)] = read_report(path)
     return found

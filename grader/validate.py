@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.checks import SubmissionProblem, forbidden_imports, read_submission, structure_problems
+from grader.checks import SubmissionProblem, notebook_problems, read_submission, student_cells
 from grader.driver import run_in_sandbox
-from grader.evaluate import build_cells, limits_for, student_cells
+from grader.evaluate import build_cells, limits_for
 from grader.master import Master, load_master
-from grader.nbgrader_setup import RELEASE_DIRECTORY, SOURCE_DIRECTORY
+from grader.paths import master_path, notebook_name, release_path
 from grader.sandbox import choose_isolation
+from grader.text import one_line
 
 
 @dataclass
@@ -47,10 +48,12 @@ def validate_notebook(path: Path, master: Master) -> Validation:
     except SubmissionProblem as problem:
         result.problems.append(str(problem))
         return result
-    if path.name != f"{master.assignment}.ipynb":
-        expected = f"{master.assignment}.ipynb"
-        result.problems.append(f"the notebook is named {path.name}, expected {expected}")
-    result.problems += structure_problems(master, notebook)
+    if path.name != notebook_name(master.assignment):
+        result.problems.append(
+            f"the notebook is named {one_line(path.name, 80)}, expected "
+            f"{notebook_name(master.assignment)}"
+        )
+    result.problems += notebook_problems(master, notebook)
     added = [
         cell
         for cell in notebook.cells
@@ -62,9 +65,6 @@ def validate_notebook(path: Path, master: Master) -> Validation:
             "answers need must be in the exercise cells"
         )
     exercises = student_cells(master, notebook)
-    for grade_id, source in exercises.items():
-        for module in forbidden_imports(source, master.forbidden_imports):
-            result.problems.append(f"cell {grade_id} imports {module}: write it yourself instead")
     cells = build_cells(master, exercises, selfchecks=True)
     run = run_in_sandbox(
         cells, [], master.forbidden_imports, limits_for(master), choose_isolation(untrusted=False)
@@ -97,8 +97,7 @@ def validate_path(path: Path, course_root: Path, assignment: str | None = None) 
     a student needs nothing else; the master is used when there is no release yet.
     """
     assignment = assignment or path.stem
-    for folder in (RELEASE_DIRECTORY, SOURCE_DIRECTORY):
-        reference = course_root / folder / assignment / f"{assignment}.ipynb"
+    for reference in (release_path(course_root, assignment), master_path(course_root, assignment)):
         if reference.exists():
             return validate_notebook(path, load_master(reference, hidden_tests_required=False))
     return Validation(problems=[f"no assignment {assignment!r}: name the notebook <id>.ipynb"])

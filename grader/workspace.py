@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-COURSE_DIR = Path(__file__).resolve().parent.parent / "course"
+from grader.paths import RELEASE_DIRECTORY, REPOSITORY_ROOT
+
+COURSE_DIR = REPOSITORY_ROOT / RELEASE_DIRECTORY
 
 
 def sync_workspace(dest: Path, course_dir: Path = COURSE_DIR) -> list[Path]:

@@ -161,7 +161,7 @@ def batch(tmp_path_factory, worker_id):
     def compute(shared: Path) -> dict:
         with pytest.MonkeyPatch.context() as patch:
             patch.delenv("AUTODIFF_COURSE_SECRET", raising=False)
-            return _grade_batch(shared)
+            return _grade_batch(shared, patch)
 
     result = kit.computed_once(tmp_path_factory, worker_id, "grader_batch", compute)
     result["root"] = Path(result["root"])
@@ -169,8 +169,18 @@ def batch(tmp_path_factory, worker_id):
     return result
 
 
-def _grade_batch(shared: Path) -> dict:
+def _grade_batch(shared: Path, patch: pytest.MonkeyPatch) -> dict:
+    from grader import preprocessors
     from grader.batch import autograde
+
+    regraded: list[str] = []  # students nbgrader's pass graded again instead of recording
+    grade_file = preprocessors.grade_file
+
+    def counted(course_root, assignment, student, path, secret):
+        regraded.append(student)
+        return grade_file(course_root, assignment, student, path, secret)
+
+    patch.setattr(preprocessors, "grade_file", counted)
 
     root = kit.make_course(shared / "course")
     archive = build_submissions(root, shared / "incoming" / "students")
@@ -178,7 +188,12 @@ def _grade_batch(shared: Path) -> dict:
     (root / ".course_secret").write_text("s3cr3t-value-of-the-course\n")
     before = {str(path): digest(path) for path in protected}
     reports = autograde(root, "tiny_value", archive, workers=2, progress=False)
-    return {"root": str(root), "reports": {r["student"]: r for r in reports}, "before": before}
+    return {
+        "root": str(root),
+        "reports": {r["student"]: r for r in reports},
+        "before": before,
+        "regraded": regraded,
+    }
 
 
 def report(batch, student):
@@ -187,6 +202,10 @@ def report(batch, student):
 
 def test_every_student_gets_a_report(batch):
     assert len(batch["reports"]) == 25
+
+
+def test_nbgrader_records_the_batchs_evaluations_without_grading_again(batch):
+    assert batch["regraded"] == []
 
 
 def test_honest_submissions_get_their_scores_and_teaching_messages(batch):

@@ -120,6 +120,9 @@ def zip_attacks(root: Path, archive: Path) -> None:
     text = json.dumps(wrong)
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
         bundle.writestr(f"export/zip_wrong/{NOTEBOOK}", text)
+        # a folder whose id is the id an earlier batch gave to "wrong" (ids ignore case)
+        right = json.dumps(kit.submission(root, kit.master_solution(root)))
+        bundle.writestr(f"export/WRONG/{NOTEBOOK}", right)
         link = zipfile.ZipInfo(f"export/zip_link/{NOTEBOOK}")
         link.external_attr = (stat.S_IFLNK | 0o777) << 16
         bundle.writestr(link, "../../solutions/tiny_value/tiny_value.ipynb")
@@ -138,8 +141,8 @@ def zip_attacks(root: Path, archive: Path) -> None:
 def stop_after_first_student(real):
     """nbgrader's pass that records the first student, then is interrupted."""
 
-    def autograde(course_root, assignment, students, secret_root=None):
-        real(course_root, assignment, students[:1], secret_root)
+    def autograde(course_root, assignment, students, secret_root=None, precomputed=None):
+        real(course_root, assignment, students[:1], secret_root, precomputed)
         raise KeyboardInterrupt
 
     return autograde
@@ -304,6 +307,19 @@ def test_folders_that_sanitise_alike_keep_distinct_ids_and_are_flagged(graded):
         assert result["score"] == score  # each folder keeps its own grade
     scores = gradebook_students(graded["root"])
     assert (scores[first], scores[second]) == (3.0, 1.0) and "jane_doe" not in scores
+
+
+def test_an_id_given_in_an_earlier_batch_is_never_given_to_another_folder(graded):
+    newcomer = intake.student_id("WRONG", 8)
+    result = report(graded, newcomer)
+    assert result["flagged"] is True and "gives the same student id as 'wrong'" in result["reason"]
+    assert result["score"] == 3.0  # its own grade, under its own id
+    assert gradebook_students(graded["root"])["wrong"] == honest_wrong_score(graded)
+    record = graded["root"] / intake.STUDENT_IDS_FILE
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    ids = json.loads(record.read_text(encoding="utf-8"))
+    assert ids["wrong"] == "wrong" and ids["WRONG"] == newcomer
+    assert ids["jane doe"] == intake.student_id("jane doe", 8)
 
 
 def test_non_ascii_names_stay_distinct(graded):

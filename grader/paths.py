@@ -1,0 +1,58 @@
+"""Where a course folder keeps each thing: the one place the grader computes course paths.
+
+The layout is nbgrader's (``nbgrader_config.py`` names the same folders through
+``grader.nbgrader_setup``)::
+
+    <course>/solutions/<id>/<id>.ipynb           the master (solutions and hidden tests)
+    <course>/course/<id>/<id>.ipynb              the student version (generated)
+    <course>/submitted/<student>/<id>/           what a student handed in
+    <course>/autograded/<student>/<id>/          nbgrader's graded copy and the grader's report
+    <course>/feedback/<student>/<id>/            the HTML feedback
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SOURCE_DIRECTORY = "solutions"
+RELEASE_DIRECTORY = "course"
+SUBMITTED_DIRECTORY = "submitted"
+AUTOGRADED_DIRECTORY = "autograded"
+FEEDBACK_DIRECTORY = "feedback"
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+
+def notebook_name(assignment: str) -> str:
+    """The file name of an assignment's notebook: ``<id>.ipynb``."""
+    return f"{assignment}.ipynb"
+
+
+def master_folder(course_root: Path, assignment: str) -> Path:
+    return course_root / SOURCE_DIRECTORY / assignment
+
+
+def master_path(course_root: Path, assignment: str) -> Path:
+    """The master notebook of ``assignment``."""
+    return master_folder(course_root, assignment) / notebook_name(assignment)
+
+
+def release_folder(course_root: Path, assignment: str) -> Path:
+    return course_root / RELEASE_DIRECTORY / assignment
+
+
+def release_path(course_root: Path, assignment: str) -> Path:
+    """The generated student version of ``assignment``."""
+    return release_folder(course_root, assignment) / notebook_name(assignment)
+
+
+def feedback_folder(course_root: Path) -> Path:
+    return course_root / FEEDBACK_DIRECTORY
+
+
+def submitted_folder(course_root: Path, student: str, assignment: str) -> Path:
+    return course_root / SUBMITTED_DIRECTORY / student / assignment
+
+
+def autograded_folder(course_root: Path, student: str, assignment: str) -> Path:
+    """Where nbgrader writes a student's graded notebook and the grader its report."""
+    return course_root / AUTOGRADED_DIRECTORY / student / assignment
