@@ -209,6 +209,14 @@ def report(args: argparse.Namespace, plain_wall: float, plain_each: list[float],
         by_kind.setdefault(result["student"].split("_", 1)[1], []).append(result["score"])
     means = ", ".join(f"{kind} {statistics.mean(v):.1f}" for kind, v in sorted(by_kind.items()))
     print(f"mean scores: {means}; flagged: {sum(r['flagged'] for r in reports)}")
+    for result in reports:  # a correct notebook below full marks is a grader fault: say why
+        if result["flagged"] or (
+            result["student"].endswith("_correct") and result["score"] < result["max_score"]
+        ):
+            reason = result.get("reason") or "; ".join(
+                test["message"] for test in result["tests"] if not test["passed"]
+            )
+            print(f"  {result['student']}: {result['score']:g}/{result['max_score']:g} {reason}")
 
 
 if __name__ == "__main__":
