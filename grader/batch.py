@@ -32,7 +32,7 @@ from grader.intake import (
     stage,
 )
 from grader.master import Master, load_master
-from grader.paths import autograded_folder, master_folder, master_path
+from grader.paths import autograded_folder, master_folder, master_ids, master_path
 from grader.permissions import protect_course_files
 from grader.preprocessors import submission_key
 from grader.report import REPORT_NAME, read_report, write_report
@@ -87,10 +87,12 @@ def autograde(
     workers: int = 2,
     secret_root: Path | None = None,
     progress: bool = True,
+    students: list[str] | None = None,
 ) -> BatchReports:
     """Grade every submission of ``assignment``; return one report per student.
 
-    ``submissions`` is a folder or zip of student folders (default: ``submitted/`` as it is).
+    ``submissions`` is a folder or zip of student folders (default: ``submitted/`` as it is);
+    ``students`` (ids) grades only those, leaving everyone else's results as they are.
     A student's previous ``autograded/`` results are set aside, not deleted, until the new
     ones are written: if the batch stops (an error, an interrupt), every student without new
     results gets the previous ones back.
@@ -106,7 +108,15 @@ def autograde(
         if submissions is None:
             collected = collect_submitted(course_root, assignment)
         else:
-            collected = collect(submissions, assignment, Path(unpacked), known_ids(course_root))
+            collected = collect(
+                submissions,
+                assignment,
+                Path(unpacked),
+                known_ids(course_root),
+                tuple(master_ids(course_root)),
+            )
+        if students is not None:
+            collected = collected.only(students)
         staged = stage(course_root, assignment, collected)
         remember_ids(course_root, collected.ids)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

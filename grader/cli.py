@@ -24,7 +24,8 @@ def _workspace(args: argparse.Namespace) -> int:
 
 
 def _release(args: argparse.Namespace) -> int:
-    from grader.release import master_ids, release, stale
+    from grader.paths import master_ids
+    from grader.release import release, stale
 
     ids = args.ids or master_ids(args.course_dir)
     if args.check:
@@ -78,7 +79,10 @@ def _autograde(args: argparse.Namespace) -> int:
 
     _allow_unsandboxed(args)
     submissions = Path(args.submissions) if args.submissions else None
-    reports = autograde(args.course_dir, args.assignment, submissions, args.workers)
+    students = [s for value in args.student for s in value.split(",") if s] or None
+    reports = autograde(
+        args.course_dir, args.assignment, submissions, args.workers, students=students
+    )
     flagged = [r for r in reports if r["flagged"]]
     for report in flagged:
         print(f"flagged {one_line(report['student'], 100)}: {one_line(report['reason'], 1000)}")
@@ -170,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder or zip of <student>/ folders (default: submitted/)",
     )
     batch.add_argument("--workers", type=int, default=2, help="submissions graded at once")
+    batch.add_argument(
+        "--student",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="grade only this student (repeat, or a comma-separated list); others are untouched",
+    )
     _add_unsandboxed_flag(batch)
     batch.set_defaults(run=_autograde)
 

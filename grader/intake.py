@@ -70,17 +70,39 @@ class Collected(dict[str, Path]):
         self.skipped: list[str] = []
         self.ids: dict[str, str] = {}
 
+    def only(self, students: list[str]) -> Collected:
+        """The same, for ``students`` only (ids); a requested student not found is reported."""
+        kept = Collected()
+        kept.skipped = list(self.skipped)
+        kept.ids = {name: s for name, s in self.ids.items() if s in students}
+        for student in students:
+            if student not in self:
+                kept.skipped.append(f"{_shown(student)}: no submission from this student")
+                continue
+            kept[student] = self[student]
+            for source, target in ((self.problems, kept.problems), (self.notes, kept.notes)):
+                if student in source:
+                    target[student] = source[student]
+        return kept
+
 
 def collect(
-    source: Path, assignment: str, extract_to: Path, known: dict[str, str] | None = None
+    source: Path,
+    assignment: str,
+    extract_to: Path,
+    known: dict[str, str] | None = None,
+    assignments: tuple[str, ...] = (),
 ) -> Collected:
     """The student folders of a folder or an LMS zip, each under a distinct student id.
 
     Accepted layouts: ``DIR/<student>/<files>``, nbgrader's ``DIR/<student>/<assignment>/``,
-    the same inside a zip, or inside one folder wrapping them. Hidden entries, ``__MACOSX``
-    and plain files beside the student folders are skipped and reported. ``known``: the ids
-    earlier batches gave to folder names (:func:`known_ids`), kept, and never given to
-    another name. ``Collected.ids`` maps this batch's folder names to their ids.
+    the same inside a zip, or inside one folder wrapping them. In nbgrader's layout (some
+    student folder holds a folder named after ``assignment`` or after another of the course's
+    ``assignments``), a student without an ``<assignment>/`` folder did not submit it: reported
+    as missing, not graded. Hidden entries, ``__MACOSX`` and plain files beside the student
+    folders are skipped and reported. ``known``: the ids earlier batches gave to folder names
+    (:func:`known_ids`), kept, and never given to another name. ``Collected.ids`` maps this
+    batch's folder names to their ids.
     """
     refused: dict[Path, str] = {}
     if source.is_file() and zipfile.is_zipfile(source):
@@ -93,9 +115,13 @@ def collect(
     entries = _students(source, collected.skipped)
     ids, clashes = assign_ids([entry.name for entry in entries], known)
     collected.ids = ids
+    by_assignment = _nbgrader_layout(entries, {assignment, *assignments})
     for entry in entries:
         student = ids[entry.name]
         nested = entry / assignment
+        if by_assignment and not os.path.lexists(nested) and _is_folder(entry):
+            collected.skipped.append(f"{_shown(entry.name)}: no {assignment} (missing, not graded)")
+            continue
         collected[student] = nested if _is_folder(nested) else entry
         if not _is_folder(entry):
             collected.problems[student] = (
@@ -106,6 +132,14 @@ def collect(
     if refused:
         _attribute(refused, source.relative_to(extract_to), collected, ids)
     return collected
+
+
+def _nbgrader_layout(entries: list[Path], assignments: set[str]) -> bool:
+    """True when some student folder holds a folder named after one of ``assignments``."""
+    return any(
+        _is_folder(entry) and any(_is_folder(entry / name) for name in assignments)
+        for entry in entries
+    )
 
 
 def known_ids(course_root: Path) -> dict[str, str]:
@@ -141,6 +175,7 @@ def collect_submitted(course_root: Path, assignment: str) -> Collected:
     for entry in _students(course_root / SUBMITTED_DIRECTORY, collected.skipped):
         folder = entry / assignment
         if not os.path.lexists(folder):
+            collected.skipped.append(f"{_shown(entry.name)}: no {assignment} (missing, not graded)")
             continue
         if student_id(entry.name) != entry.name:
             collected.skipped.append(f"{_shown(entry.name)}: not a usable student id, not graded")

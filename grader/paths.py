@@ -27,6 +27,12 @@ def notebook_name(assignment: str) -> str:
     return f"{assignment}.ipynb"
 
 
+def master_ids(course_root: Path) -> list[str]:
+    """Every assignment with a master ``solutions/<id>/<id>.ipynb``."""
+    source = course_root / SOURCE_DIRECTORY
+    return sorted(p.parent.name for p in source.glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
 def master_folder(course_root: Path, assignment: str) -> Path:
     return course_root / SOURCE_DIRECTORY / assignment
 

@@ -26,6 +26,8 @@ from grader.paths import AUTOGRADED_DIRECTORY, SUBMITTED_DIRECTORY, master_path,
 from grader.report import write_report
 from grader.secret import course_secret
 
+FLAG_COMMENT = "Flagged by the grader for a human to check: "
+
 
 def submission_key(assignment: str, student: str, path: Path) -> str:
     """The key of a submitted file in ``HiddenTestGrader.precomputed``."""
@@ -89,7 +91,14 @@ class HiddenTestGrader(NbGraderPreprocessor):
 
 
 class RecordGraderReport(NbGraderPreprocessor):
-    """Write ``grader_report.json``; send a flagged submission to manual review."""
+    """Write ``grader_report.json``; show the grader's flag in the gradebook.
+
+    A flagged submission is marked in nbgrader's own terms, so the formgrader shows it: the
+    notebook's ``flagged`` (the flag icon of the submission list), every grade "needs manual
+    grade", and the reason as the automatic comment of the first exercise cell (shown beside
+    that cell when grading, and in the feedback). A submission graded again without a flag
+    loses the mark.
+    """
 
     autograded_directory = Unicode(AUTOGRADED_DIRECTORY).tag(config=True)
 
@@ -105,18 +114,32 @@ class RecordGraderReport(NbGraderPreprocessor):
             and utils.is_solution(cell)
             and utils.determine_grade(cell)[0] is None
         )
-        if evaluation.flagged:
-            self._mark_for_review(info)
+        exercise = next(
+            (c for c in nb.cells if utils.is_solution(c) and c.cell_type == "code"), None
+        )
+        self._record_flag(info, evaluation, exercise)
         report = {**evaluation.summary(), "manual_pending": pending}
         folder = Path(self.autograded_directory) / info["student"] / info["assignment"]
         write_report(folder, report)
         return nb, resources
 
-    def _mark_for_review(self, info: dict[str, Any]) -> None:
+    def _record_flag(self, info: dict[str, Any], evaluation: Evaluation, exercise: Any) -> None:
         with Gradebook(info["db_url"]) as gradebook:
             submission = gradebook.find_submission_notebook(
                 info["notebook"], info["assignment"], info["student"]
             )
-            for grade in submission.grades:
-                grade.needs_manual_grade = True
+            submission.flagged = evaluation.flagged
+            if evaluation.flagged:
+                for grade in submission.grades:
+                    grade.needs_manual_grade = True
+            if exercise is not None:
+                comment = gradebook.find_comment(
+                    exercise.metadata.nbgrader["grade_id"],
+                    info["notebook"],
+                    info["assignment"],
+                    info["student"],
+                )
+                comment.auto_comment = (
+                    f"{FLAG_COMMENT}{evaluation.reason}" if evaluation.flagged else None
+                )
             gradebook.db.commit()

@@ -24,17 +24,12 @@ from grader.paths import (
     RELEASE_DIRECTORY,
     SOURCE_DIRECTORY,
     master_folder,
+    master_ids,
     master_path,
     notebook_name,
     release_folder,
 )
 from grader.sandbox import module_locations
-
-
-def master_ids(course_root: Path) -> list[str]:
-    """Every assignment with a master ``solutions/<id>/<id>.ipynb``."""
-    source = course_root / SOURCE_DIRECTORY
-    return sorted(p.parent.name for p in source.glob("*/*.ipynb") if p.stem == p.parent.name)
 
 
 def release(course_root: Path, assignments: list[str], execute: bool = True) -> list[Path]:

@@ -302,6 +302,12 @@ def test_flagged_submissions_wait_for_manual_review_in_the_gradebook(batch):
         assert not any(
             grade.needs_manual_grade for grade in honest.grades if grade.cell_type == "code"
         )
+        # the formgrader's flag icon and the reason beside the exercise cell
+        assert (flagged.flagged, honest.flagged) == (True, False)
+        (comment,) = [c for c in flagged.comments if c.name == "ex_value"]
+        assert comment.auto_comment.startswith("Flagged by the grader for a human to check: ")
+        assert "edited" in comment.auto_comment
+        assert not any(c.auto_comment for c in honest.comments if c.name == "ex_value")
 
 
 def test_feedback_and_autograded_notebooks_hold_no_hidden_test(batch):

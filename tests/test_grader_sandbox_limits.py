@@ -24,8 +24,9 @@ import pytest
 
 from grader import cgroup, sandbox, treewatch
 from grader.master import load_master
+from grader.paths import master_ids
 from grader.permissions import protect_course_files
-from grader.release import master_ids, release, unknown_forbidden_modules
+from grader.release import release, unknown_forbidden_modules
 from grader.sandbox import IsolationUnavailable, Limits, choose_isolation, module_locations
 
 REPO = Path(__file__).resolve().parent.parent

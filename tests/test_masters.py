@@ -20,7 +20,8 @@ from nbclient import NotebookClient
 
 from grader.cli import main
 from grader.master import load_master
-from grader.release import master_ids, stale
+from grader.paths import master_ids
+from grader.release import stale
 
 REPO = Path(__file__).resolve().parent.parent
 MASTERS = master_ids(REPO)
