@@ -1,11 +1,12 @@
 """Grade a batch of submissions: collect, check, evaluate in parallel, record with nbgrader.
 
-A batch never stops for one student: intake (``grader.intake``) flags a folder it cannot trust
-(a link, too many files, an unsafe archive member) and stages no notebook for it; a notebook that
-cannot be read is flagged with its reason and skipped by nbgrader (its file stays in
-``submitted/``); one whose run fails is graded with the failure as its message and flagged;
-nbgrader then records everyone else in one pass. Previous results are replaced only once the
-new ones are written.
+A batch never stops for one student: intake (``grader.intake``) flags a folder it cannot trust (a
+link, too many files, an unsafe archive member) and stages no notebook for it; a notebook that
+cannot be read is flagged with its reason and skipped by nbgrader (its file stays in ``submitted/``,
+renamed ``<id>.ipynb.unreadable`` so that nbgrader's own ``autograde`` passes it by instead of
+erasing its report); one whose run fails is graded with the failure as its message and flagged;
+nbgrader then records everyone else in one pass. Previous results are replaced only once the new
+ones are written.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from grader.intake import (
     collect_submitted,
     known_ids,
     remember_ids,
+    set_aside_unreadable,
     stage,
 )
 from grader.master import Master, load_master
@@ -113,7 +115,7 @@ def autograde(
                 assignment,
                 Path(unpacked),
                 known_ids(course_root),
-                tuple(master_ids(course_root)),
+                tuple(a for a in master_ids(course_root) if a != assignment),
             )
         if students is not None:
             collected = collected.only(students)
@@ -151,6 +153,7 @@ def _record(
     graded = [e.student for e in evaluations if e.student not in unreadable]
     for student, evaluation in unreadable.items():
         write_report(autograded_folder(course_root, student, assignment), _report(evaluation))
+        set_aside_unreadable(course_root, student, assignment)
     precomputed = {
         submission_key(assignment, submission.student, submission.notebook): evaluation
         for submission, evaluation in zip(staged, evaluations, strict=True)

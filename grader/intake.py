@@ -28,7 +28,7 @@ from grader.checks import (
     find_notebook,
     read_notebook_bytes,
 )
-from grader.paths import SUBMITTED_DIRECTORY, notebook_name, submitted_folder
+from grader.paths import SUBMITTED_DIRECTORY, notebook_name, submitted_folder, unreadable_name
 from grader.text import one_line
 
 ZIP_MAX_MEMBERS = 100_000
@@ -95,14 +95,14 @@ def collect(
 ) -> Collected:
     """The student folders of a folder or an LMS zip, each under a distinct student id.
 
-    Accepted layouts: ``DIR/<student>/<files>``, nbgrader's ``DIR/<student>/<assignment>/``,
-    the same inside a zip, or inside one folder wrapping them. In nbgrader's layout (some
-    student folder holds a folder named after ``assignment`` or after another of the course's
-    ``assignments``), a student without an ``<assignment>/`` folder did not submit it: reported
-    as missing, not graded. Hidden entries, ``__MACOSX`` and plain files beside the student
-    folders are skipped and reported. ``known``: the ids earlier batches gave to folder names
-    (:func:`known_ids`), kept, and never given to another name. ``Collected.ids`` maps this
-    batch's folder names to their ids.
+    Accepted layouts: ``DIR/<student>/<files>``, nbgrader's ``DIR/<student>/<assignment>/``, the
+    same inside a zip, or inside one folder wrapping them. A student folder in nbgrader's layout
+    without an ``<assignment>/`` folder (it holds a folder named after another of the course's
+    ``assignments``, or no notebook of its own while other students' folders hold ``<assignment>/``)
+    did not submit it: reported as missing, not graded. Hidden entries, ``__MACOSX`` and plain files
+    beside the student folders are skipped and reported. ``known``: the ids earlier batches gave to
+    folder names (:func:`known_ids`), kept, and never given to another name. ``Collected.ids`` maps
+    this batch's folder names to their ids.
     """
     refused: dict[Path, str] = {}
     if source.is_file() and zipfile.is_zipfile(source):
@@ -115,11 +115,11 @@ def collect(
     entries = _students(source, collected.skipped)
     ids, clashes = assign_ids([entry.name for entry in entries], known)
     collected.ids = ids
-    by_assignment = _nbgrader_layout(entries, {assignment, *assignments})
+    others_nested = any(_is_folder(entry / assignment) for entry in entries)
     for entry in entries:
         student = ids[entry.name]
         nested = entry / assignment
-        if by_assignment and not os.path.lexists(nested) and _is_folder(entry):
+        if not os.path.lexists(nested) and _lacks(entry, assignments, others_nested):
             collected.skipped.append(f"{_shown(entry.name)}: no {assignment} (missing, not graded)")
             continue
         collected[student] = nested if _is_folder(nested) else entry
@@ -134,12 +134,17 @@ def collect(
     return collected
 
 
-def _nbgrader_layout(entries: list[Path], assignments: set[str]) -> bool:
-    """True when some student folder holds a folder named after one of ``assignments``."""
-    return any(
-        _is_folder(entry) and any(_is_folder(entry / name) for name in assignments)
-        for entry in entries
-    )
+def _lacks(entry: Path, assignments: tuple[str, ...], others_nested: bool) -> bool:
+    """True when ``entry``, a student folder in nbgrader's layout, holds other assignments only:
+    a folder named after one of the course's ``assignments``, or (when other students' folders
+    are in that layout) no notebook of its own."""
+    if not _is_folder(entry):
+        return False
+    if any(_is_folder(entry / name) for name in assignments):
+        return True
+    with os.scandir(entry) as children:
+        own_notebook = any(child.name.endswith(".ipynb") for child in children)
+    return others_nested and not own_notebook
 
 
 def known_ids(course_root: Path) -> dict[str, str]:
@@ -409,6 +414,8 @@ def stage(course_root: Path, assignment: str, collected: Collected) -> list[Subm
             notes=list(collected.notes.get(student, [])),
         )
         target = submitted_folder(course_root, student, assignment)
+        if _same_place(folder, target):
+            _restore_unreadable(target, assignment)
         data = _checked_notebook(submission, assignment)
         if not _same_place(folder, target):
             _replace(target, assignment, data, received)
@@ -416,6 +423,20 @@ def stage(course_root: Path, assignment: str, collected: Collected) -> list[Subm
             submission.notebook = target / notebook_name(assignment) if data is not None else None
         staged.append(submission)
     return staged
+
+
+def _restore_unreadable(folder: Path, assignment: str) -> None:
+    """Give a notebook set aside as unreadable by an earlier batch its name back (regrade)."""
+    unreadable = folder / unreadable_name(assignment)
+    if unreadable.is_file() and not os.path.lexists(folder / notebook_name(assignment)):
+        os.rename(unreadable, folder / notebook_name(assignment))
+
+
+def set_aside_unreadable(course_root: Path, student: str, assignment: str) -> None:
+    """Rename a staged notebook nbgrader cannot read (see ``paths.unreadable_name``)."""
+    staged = submitted_folder(course_root, student, assignment) / notebook_name(assignment)
+    if staged.is_file() and not staged.is_symlink():
+        os.rename(staged, staged.with_name(unreadable_name(assignment)))
 
 
 def _checked_notebook(submission: Submission, assignment: str) -> bytes | None:

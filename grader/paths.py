@@ -55,6 +55,12 @@ def feedback_folder(course_root: Path) -> Path:
     return course_root / FEEDBACK_DIRECTORY
 
 
+def unreadable_name(assignment: str) -> str:
+    """What a notebook nbgrader cannot read is renamed to in ``submitted/``: nbgrader's own
+    ``autograde`` then passes it by (it would fail on it and erase the grader's report)."""
+    return f"{notebook_name(assignment)}.unreadable"
+
+
 def submitted_folder(course_root: Path, student: str, assignment: str) -> Path:
     return course_root / SUBMITTED_DIRECTORY / student / assignment
 

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -22,6 +23,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grader"))
 import kit  # noqa: E402
+
+from grader.batch import autograde  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
 
 HIDDEN_LINES = ("rng.uniform(-3.0, 3.0)", "Did you swap the two gradients?", "def hidden_test")
 SLEEP_MARK = "4242.1717"
@@ -171,7 +176,6 @@ def batch(tmp_path_factory, worker_id):
 
 def _grade_batch(shared: Path, patch: pytest.MonkeyPatch) -> dict:
     from grader import preprocessors
-    from grader.batch import autograde
 
     regraded: list[str] = []  # students nbgrader's pass graded again instead of recording
     grade_file = preprocessors.grade_file
@@ -257,9 +261,31 @@ def test_attacks_earn_no_more_than_the_honest_wrong_code(batch, student):
 
 def test_unreadable_submissions_stay_on_disk_and_out_of_the_gradebook(batch):
     root = batch["root"]
-    kept = root / "submitted" / "invalid_json" / "tiny_value" / "tiny_value.ipynb"
+    kept = root / "submitted" / "invalid_json" / "tiny_value" / "tiny_value.ipynb.unreadable"
     assert kept.read_text() == '{"cells": ['
     assert not (root / "autograded" / "invalid_json" / "tiny_value" / "tiny_value.ipynb").exists()
+
+
+def test_nbgraders_own_autograde_keeps_the_flags_of_unreadable_submissions(batch, tmp_path):
+    """``nbgrader autograde --force`` (the formgrader's button) after the grader's batch."""
+    root = tmp_path / "course"
+    shutil.copytree(batch["root"], root, symlinks=True)
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "autograde", "tiny_value", "--force"],
+        cwd=root, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert "error processing assignment 'tiny_value' for student 'invalid_json'" not in (
+        result.stderr
+    )
+    report = root / "autograded" / "invalid_json" / "tiny_value" / "grader_report.json"
+    assert json.loads(report.read_text())["flagged"] is True
+    # and the grader's own regrade of submitted/ reads the set-aside notebook again
+    regraded = {r["student"]: r for r in autograde(root, "tiny_value", progress=False)}
+    assert (
+        regraded["invalid_json"]["flagged"]
+        and "not valid JSON" in (regraded["invalid_json"]["reason"])
+    )
 
 
 def test_course_files_are_untouched_and_nothing_leaks_to_the_student(batch):
