@@ -12,7 +12,14 @@ import random
 import time
 from typing import Any
 
-from grader.proxies import MissingName, Proxy, Session, StudentError, to_json_value
+from grader.proxies import (
+    MissingName,
+    Proxy,
+    Session,
+    StudentError,
+    contains_proxy,
+    to_json_value,
+)
 from grader.text import clean
 
 
@@ -89,16 +96,19 @@ class Check:
         hints: tuple = (),
     ) -> None:
         case: dict[str, Any] = {"name": str(name)}
+        session = self.session
         try:
-            case["value"] = to_json_value(self.session.resolve(compute()))
+            value = compute()
+            if session.can_defer() and (session.pending or contains_proxy(value)):
+                session.defer(value, lambda outcome: _record(case, outcome))
+            else:
+                _record(case, session.resolve(value))
         except StudentError as error:
             case["error"] = error.description
         except MissingName:
             raise
         except Exception as error:  # the hidden test could not use what the student returned
-            case["unusable"] = (
-                f"a result the checks cannot use ({type(error).__name__}: {clean(error, 120)})"
-            )
+            case["unusable"] = _unusable(error)
         case["rel"], case["abs"] = float(rel), float(abs)
         texts, values = [str(text) for text, _ in hints], [value for _, value in hints]
         case["hints"] = [list(pair) for pair in zip(texts, self._hint_values(values), strict=True)]
@@ -106,8 +116,23 @@ class Check:
 
     def _hint_values(self, values: list[Any]) -> list[Any]:
         """Hints as JSON; a hint built from student objects is resolved first (as data)."""
-        resolved = self.session.resolve(values)
+        resolved = self.session.resolve(values) if contains_proxy(values) else values
         return [to_json_value(value) for value in resolved]
+
+
+def _record(case: dict[str, Any], outcome: Any) -> None:
+    """Put a resolved value (or the student's error) into a case, as the verdicts read it."""
+    if isinstance(outcome, StudentError):
+        case["error"] = outcome.description
+        return
+    try:
+        case["value"] = to_json_value(outcome)
+    except Exception as error:  # the hidden test could not use what the student returned
+        case["unusable"] = _unusable(error)
+
+
+def _unusable(error: Exception) -> str:
+    return f"a result the checks cannot use ({type(error).__name__}: {clean(error, 120)})"
 
 
 def run_hidden_test(session: Session, test: dict[str, Any], deadline: float) -> dict[str, Any]:
@@ -128,4 +153,5 @@ def run_hidden_test(session: Session, test: dict[str, Any], deadline: float) -> 
             "kind": "unusable",
             "evalue": f"{type(error).__name__}: {clean(error, 200)}",
         }
+    session.flush()  # the cases still waiting for their values (in one round trip)
     return result

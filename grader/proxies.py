@@ -63,6 +63,8 @@ class Session:
         self.forbidden = forbidden
         self.channel = Channel(sandbox)
         self.pending: list[dict[str, Any]] = []
+        # cases whose values are wanted but not yet asked for: (ops, encoded value, on_result)
+        self.deferred: list[tuple[list[dict[str, Any]], Any, Any]] = []
         self.next_handle = 1
         self.proxies: dict[int, Proxy] = {}
         self.callbacks: dict[int, Any] = {}
@@ -98,23 +100,65 @@ class Session:
         """Run the queued operations and get ``value`` as data, student objects as proxies.
 
         What the student's process receives is the queued operations and the handles in
-        ``value``; a value with no student object in it is not sent at all.
+        ``value``; a value with no student object in it is not sent at all. Deferred values
+        (:meth:`defer`) go first, in one round trip with this one.
         """
-        if not self.pending and not contains_proxy(value):
+        if not self.pending and not self.deferred and not contains_proxy(value):
             return value
         ops, self.pending = self.pending, []
-        self.channel.send({"kind": "batch", "ops": ops, "then": {"value": self.encode(value)}})
+        result = self._send_segments([(ops, self.encode(value), None)])
+        if "error" in result:
+            raise student_error(_description(result["error"]))
+        return self.decode(result.get("value"))
+
+    def can_defer(self) -> bool:
+        """Whether a value may be resolved later: not once a function of the hidden test was
+        passed to the student's code (a callback may change what the test reads next)."""
+        return not self.callbacks
+
+    def defer(self, value: Any, on_result: Any) -> None:
+        """Ask for ``value`` with the next round trip; ``on_result(value or StudentError)``.
+
+        The operations queued so far are its own; later ones cannot change what it gets (the
+        student's process runs everything in the order queued).
+        """
+        ops, self.pending = self.pending, []
+        self.deferred.append((ops, self.encode(value), on_result))
+
+    def flush(self) -> None:
+        """Resolve every deferred value now."""
+        if self.deferred:
+            self._send_segments([])
+
+    def _send_segments(self, last: list[tuple[list, Any, Any]]) -> dict[str, Any]:
+        """Send the deferred segments and ``last`` in one batch; hand each deferred result to
+        its callback and return the result of ``last`` (``{}`` when there is none)."""
+        segments, self.deferred = [*self.deferred, *last], []
+        self.channel.send(
+            {"kind": "batch", "segments": [{"ops": o, "value": v} for o, v, _ in segments]}
+        )
         while True:
             message = self.channel.receive("the hidden checks")
             kind = message.get("kind")
             if kind == "callback":
                 self._answer_callback(message)
             elif kind == "reply":
-                if "error" in message:
-                    raise student_error(_description(message["error"]))
-                return self.decode(message.get("value"))
+                break
             else:
                 raise ChannelBroken(f"an unexpected {clean(kind, 40)!r} message")
+        results = message.get("results")
+        if not isinstance(results, list) or len(results) != len(segments):
+            raise ChannelBroken("a reply that does not answer the batch")
+        if not all(isinstance(result, dict) for result in results):
+            raise ChannelBroken("a malformed reply")
+        for (_, _, on_result), result in zip(segments, results, strict=True):
+            if on_result is not None:
+                on_result(
+                    student_error(_description(result["error"]))
+                    if "error" in result
+                    else self.decode(result.get("value"))
+                )
+        return results[-1] if last else {}
 
     def builtin(self, name: str, *args: Any) -> Any:
         """A builtin applied in the student's process (``len``, ``float``, ...), resolved now."""

@@ -7,10 +7,12 @@ talks to it over a private channel (``Channel``), one message at a time:
 2. One ``{"kind": "cell", "id", "cell_kind", "source", "timeout"}`` at a time, each answered
    by ``{"kind": "cell_done", "outputs": [...], "truncated": bool, "problem": ... or null}``.
    The grader sends the next cell only after that answer, and times each cell itself.
-3. Probes: ``{"kind": "batch", "ops": [...], "then": {...}}``. Each op computes one value from
-   the student's objects (a global, a call, an attribute, an operator) and stores it under the
-   handle the grader chose; ``then`` names the value the grader wants back, answered by
-   ``{"kind": "reply", "value": ...}`` or ``{"kind": "reply", "error": ...}``. While it runs,
+3. Probes: ``{"kind": "batch", "segments": [{"ops": [...], "value": ...}, ...]}``. Each op
+   computes one value from the student's objects (a global, a call, an attribute, an operator)
+   and stores it under the handle the grader chose; each segment's ``value`` names what the
+   grader wants back once its ops ran. Segments are the cases of a hidden test sent together:
+   an error in one fails the rest of that segment only. Answered by ``{"kind": "reply",
+   "results": [{"value": ...} or {"error": ...}, ...]}``, one per segment. While it runs,
    student code may call a function of the grader's (a *callback*, e.g. the ``f`` a
    finite-difference exercise differentiates):
    ``{"kind": "callback", "cb": h, "args": [...], "kwargs": {...}}``, answered by
@@ -491,24 +493,24 @@ class StudentObjects:
                 return error
         return None
 
-    def resolve(self, request):
-        """The reply to a batch: its ``then`` value, as data and handles."""
-        error = self.run_ops(request.get("ops", []))
-        then = request["then"]
+    def resolve(self, segment):
+        """One segment's result: its ``value`` as data and handles, or the student's error."""
+        error = self.run_ops(segment.get("ops", []))
         try:
             if error is not None:
                 raise error
-            return {"kind": "reply", "value": self.encode(self.decode(then["value"]))}
+            return {"value": self.encode(self.decode(segment["value"]))}
         except ProtocolError:
             raise
         except BaseException as failure:  # the student's code raised: the grader is told
-            return {"kind": "reply", "error": describe_error(failure, self.sources)}
+            return {"error": describe_error(failure, self.sources)}
 
     def serve(self, message):
         """Answer one batch request from the grader."""
         if message.get("kind") != "batch":
             raise ProtocolError(f"unexpected message {message.get('kind')!r}")
-        self.channel.send(self.resolve(message))
+        results = [self.resolve(segment) for segment in message["segments"]]
+        self.channel.send({"kind": "reply", "results": results})
 
     def call_back(self, handle, args, kwargs):
         """Call the grader's function ``handle``; serve its nested requests until it returns."""
