@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ def default_isolation() -> str:
     return choose_isolation(untrusted=True)
 
 
+FEEDBACK_WIDTH = 96  # characters per line of a message in feedback and the formgrader
 UNSANDBOXED_WARNING = (
     "graded WITHOUT a sandbox (bubblewrap missing, --allow-unsandboxed): this submission's code "
     "could read and change the course's files"
@@ -221,11 +223,15 @@ def _record(evaluation: Evaluation, verdict: Verdict, points: float) -> None:
     evaluation.tests.append(
         TestResult(verdict.grade_id, score, points, verdict.passed, verdict.message)
     )
+    # wrapped, so that the hint at the end of a long message is on screen in the feedback page
+    shown = textwrap.fill(
+        verdict.message, FEEDBACK_WIDTH, break_long_words=False, break_on_hyphens=False
+    )
     if verdict.passed:
-        output = new_output("stream", name="stdout", text=verdict.message + "\n")
+        output = new_output("stream", name="stdout", text=shown + "\n")
     else:
         output = new_output(
-            "error", ename="HiddenCheckFailed", evalue=verdict.message, traceback=[verdict.message]
+            "error", ename="HiddenCheckFailed", evalue=verdict.message, traceback=[shown]
         )
     evaluation.test_outputs[verdict.grade_id] = [output]
 

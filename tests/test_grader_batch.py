@@ -336,6 +336,20 @@ def test_flagged_submissions_wait_for_manual_review_in_the_gradebook(batch):
         assert not any(c.auto_comment for c in honest.comments if c.name == "ex_value")
 
 
+def test_long_messages_are_wrapped_in_the_graded_notebook_so_the_hint_is_on_screen(batch):
+    graded = nbformat.read(
+        batch["root"] / "autograded" / "wrong" / "tiny_value" / "tiny_value.ipynb", as_version=4
+    )
+    (cell,) = [
+        c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_tanh"
+    ]
+    (output,) = cell.outputs
+    lines = "\n".join(output.traceback).splitlines()
+    assert len(lines) > 1 and all(len(line) <= 96 for line in lines)
+    assert " ".join(lines) == report(batch, "wrong")["tests"][1]["message"]
+    assert " ".join(lines).endswith("instead of 1 - tanh(x)**2? (5 of 5 checks failed.)")
+
+
 def test_feedback_and_autograded_notebooks_hold_no_hidden_test(batch):
     from grader.course import generate_feedback
 
@@ -347,7 +361,7 @@ def test_feedback_and_autograded_notebooks_hold_no_hidden_test(batch):
         for line in HIDDEN_LINES:
             assert line not in html and line not in notebook, (student, line)
     wrong_html = (root / "feedback" / "wrong" / "tiny_value" / "tiny_value.html").read_text()
-    assert "instead of 1 - tanh(x)**2?" in wrong_html
+    assert "instead of 1 - tanh(x)**2?" in " ".join(wrong_html.split())  # wrapped lines
 
 
 def test_grade_json_prints_exactly_one_object(batch, tmp_path):
