@@ -221,7 +221,7 @@ def structure_problems(master: Master, notebook: nbformat.NotebookNode) -> list[
             changed.append(f"cell type {source_cell.cell_type} -> {cell.cell_type}")
         if changed:
             problems.append(f"cell {grade_id}: nbgrader metadata changed ({'; '.join(changed)})")
-        if source_cell.is_graded_test and _edited_test(cell.source, source_cell.source):
+        if source_cell.is_graded_test and edited_test(cell.source, source_cell.source):
             problems.append(f"graded cell {grade_id} was edited (graded with the original)")
     missing = [grade_id for grade_id in tracked if grade_id not in seen]
     if missing:
@@ -238,8 +238,9 @@ def _normalise(key: str, value):
     return bool(value)
 
 
-def _edited_test(submitted: str, master_source: str) -> bool:
-    """True unless the cell reads as released (hidden part removed) or as in the master."""
+def edited_test(submitted: str, master_source: str) -> bool:
+    """True unless a graded cell reads as released (hidden part removed) or as in the master
+    (trailing spaces and blank lines at either end aside)."""
 
     def lines(text: str) -> list[str]:
         return [line.rstrip() for line in text.strip().splitlines()]

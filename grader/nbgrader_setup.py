@@ -21,19 +21,29 @@ def configure(c: Any) -> None:
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
+        ClearOutput,
+        DeduplicateIds,
         GetGrades,
         IgnorePattern,
         LimitOutput,
+        OverwriteKernelspec,
         SaveAutoGrades,
     )
 
-    from grader.preprocessors import HiddenTestGrader, RecordGraderReport
+    from grader.preprocessors import HiddenTestGrader, RecordGraderReport, RestoreHiddenTests
     from grader.sanitize import SanitizeStudentHTML, markdown2html
 
     c.CourseDirectory.course_id = "autodiff-course"
     c.CourseDirectory.source_directory = SOURCE_DIRECTORY
     c.CourseDirectory.release_directory = RELEASE_DIRECTORY
     c.OverwriteCells.add_missing_cells = True  # a deleted graded cell is graded, not skipped
+    c.Autograde.sanitize_preprocessors = [  # nbgrader's, with RestoreHiddenTests
+        ClearOutput,
+        DeduplicateIds,
+        OverwriteKernelspec,
+        RestoreHiddenTests,
+        CheckCellMetadata,
+    ]
     c.Autograde.autograde_preprocessors = [
         HiddenTestGrader,
         IgnorePattern,

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from nbgrader import utils
-from nbgrader.api import Gradebook
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 from traitlets import Dict, Unicode
 
-from grader.checks import SubmissionProblem, read_submission
+from grader.checks import SubmissionProblem, edited_test, read_submission
 from grader.evaluate import Evaluation, evaluate_submission
 from grader.master import load_master, strip_hidden
 from grader.paths import AUTOGRADED_DIRECTORY, SUBMITTED_DIRECTORY, master_path, notebook_name
@@ -41,6 +41,29 @@ def grade_file(
     master = load_master(master_path(course_root, assignment))
     notebook = read_submission(path)
     return evaluate_submission(master, notebook, student, secret)
+
+
+class RestoreHiddenTests(OverwriteCells):
+    """nbgrader's ``OverwriteCells`` (locked cells restored from the gradebook), quiet about a
+    graded cell exactly as released.
+
+    The release removes each graded cell's hidden tests, so nbgrader would warn "checksum has
+    changed" for every graded cell of every submission; an edited cell is still reported (and
+    flagged by the grader's own checks, ``grader.checks.structure_problems``).
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is not None and utils.is_locked(cell):
+            try:
+                source = self.gradebook.find_source_cell(
+                    grade_id, self.notebook_id, self.assignment_id
+                ).source
+            except MissingEntry:
+                source = None
+            if source is not None and not edited_test(cell.source, source):
+                cell.source = source
+        return super().preprocess_cell(cell, resources, cell_index)
 
 
 class HiddenTestGrader(NbGraderPreprocessor):

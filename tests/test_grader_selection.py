@@ -76,3 +76,20 @@ def test_only_the_chosen_students_are_graded_and_the_others_keep_their_results(c
     assert [(r["student"], r["score"]) for r in reports] == [("carol", 3.0)]
     assert "'zed': no submission from this student" in reports.skipped
     assert alice_report.read_bytes() == before
+
+
+def test_nbgrader_is_quiet_about_graded_cells_as_released_and_not_about_edited_ones(
+    course, tmp_path
+):
+    from grader import course as nbgrader_course
+
+    honest = kit.submission(course, kit.wrong_tanh(course))
+    edited = kit.submission(course, kit.wrong_tanh(course))
+    kit.cell(edited, "test_tanh").source += "\nassert True  # my own line"
+    kit.write(honest, tmp_path / "batch" / "honest" / NOTEBOOK)
+    kit.write(edited, tmp_path / "batch" / "editor" / NOTEBOOK)
+    batch.autograde(course, ASSIGNMENT, tmp_path / "batch", progress=False)
+    log = nbgrader_course.autograde(course, ASSIGNMENT, ["honest", "editor"])
+    changed = [line for line in log.splitlines() if "has changed" in line]
+    assert changed and all("test_tanh" in line for line in changed)
+    assert len(changed) == 1  # the edited cell only; before, every graded cell of both
