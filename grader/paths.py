@@ -61,6 +61,32 @@ def unreadable_name(assignment: str) -> str:
     return f"{notebook_name(assignment)}.unreadable"
 
 
+def exchange_release_path(assignment: str, where: Path | None = None) -> Path | None:
+    """The release of ``assignment`` in nbgrader's exchange, as a student's nbgrader config
+    names it (``Exchange.root`` and ``CourseDirectory.course_id``, from the Jupyter config
+    folders and ``where``); None when no exchange is configured.
+
+    This is where ``nbgrader fetch_assignment`` copies from, so a student on a JupyterHub can
+    validate without the course folder.
+    """
+    from jupyter_core.paths import jupyter_config_path
+    from traitlets.config import Config
+    from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
+
+    config = Config()
+    for folder in [*reversed(jupyter_config_path()), str(where or Path.cwd())]:
+        try:  # later folders win, as in nbgrader (the current folder last)
+            config.merge(PyFileConfigLoader("nbgrader_config.py", path=folder).load_config())
+        except ConfigFileNotFound:
+            continue
+    root = config.get("Exchange", {}).get("root")
+    course_id = config.get("CourseDirectory", {}).get("course_id")
+    if not root or not course_id:
+        return None
+    release = Path(root) / course_id / "outbound" / assignment / notebook_name(assignment)
+    return release
+
+
 def submitted_folder(course_root: Path, student: str, assignment: str) -> Path:
     return course_root / SUBMITTED_DIRECTORY / student / assignment
 

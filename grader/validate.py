@@ -13,7 +13,7 @@ from grader.checks import SubmissionProblem, notebook_problems, read_submission,
 from grader.driver import run_in_sandbox
 from grader.evaluate import build_cells, limits_for
 from grader.master import Master, load_master
-from grader.paths import master_path, notebook_name, release_path
+from grader.paths import exchange_release_path, master_path, notebook_name, release_path
 from grader.sandbox import choose_isolation
 from grader.text import one_line
 
@@ -93,11 +93,18 @@ def _error_text(error: dict) -> str:
 def validate_path(path: Path, course_root: Path, assignment: str | None = None) -> Validation:
     """Validate ``path`` against the release of ``assignment`` (default: the file's name).
 
-    The released notebook (``course/<id>/<id>.ipynb``) has the master's cells and metadata, so
-    a student needs nothing else; the master is used when there is no release yet.
+    The released notebook has the master's cells and metadata, so a student needs nothing else:
+    ``course/<id>/<id>.ipynb`` of ``course_root``, or the release in nbgrader's exchange (on a
+    JupyterHub, where students have no course folder); the master is used when there is no
+    release yet.
     """
     assignment = assignment or path.stem
-    for reference in (release_path(course_root, assignment), master_path(course_root, assignment)):
-        if reference.exists():
+    candidates = [
+        release_path(course_root, assignment),
+        exchange_release_path(assignment, path.resolve().parent),
+        master_path(course_root, assignment),
+    ]
+    for reference in candidates:
+        if reference is not None and reference.is_file():
             return validate_notebook(path, load_master(reference, hidden_tests_required=False))
     return Validation(problems=[f"no assignment {assignment!r}: name the notebook <id>.ipynb"])
