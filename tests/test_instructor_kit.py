@@ -67,6 +67,11 @@ def master(assignment: str):
     return load_master(ROOT / "solutions" / assignment / f"{assignment}.ipynb")
 
 
+def cells_of(line: str) -> list[str]:
+    """The cells of a Markdown table row (``\\|`` is a pipe inside a cell)."""
+    return [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+
+
 def text_of(page: str) -> str:
     """The text a reader of an HTML page sees: tags dropped, entities decoded."""
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.DOTALL)
@@ -291,7 +296,7 @@ def rubrics() -> dict[tuple[str, str], tuple[float, list[tuple[str, float]]]]:
         elif line.startswith("#"):
             key = None
         elif key and line.startswith("|"):
-            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            cells = cells_of(line)
             if len(cells) >= 2 and re.fullmatch(r"\d+(\.\d+)?", cells[-1]):
                 found[key][1].append((cells[0], float(cells[-1])))
     return found
@@ -324,7 +329,7 @@ def table_rows(path: Path, first_column: str) -> list[list[str]]:
     """The rows of the Markdown table whose header starts with ``first_column``."""
     rows, inside = [], False
     for line in path.read_text(encoding="utf-8").splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        cells = cells_of(line)
         if line.startswith("|") and cells[0].lower() == first_column:
             inside = True
         elif inside and line.startswith("|"):
@@ -412,7 +417,7 @@ def test_guide_has_misconceptions_activities_and_timings_per_lesson():
 def table_rows_from(body: str, last_column: str) -> list[list[str]]:
     rows, inside = [], False
     for line in body.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        cells = cells_of(line)
         if line.startswith("|") and cells[-1].lower() == last_column:
             inside = True
         elif inside and line.startswith("|"):
