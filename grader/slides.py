@@ -7,7 +7,9 @@ release strips (solution code, model answers, hidden tests) can reach a slide:
 
 - every markdown cell of the lesson text is shown; a cell that opens with a ``#`` or ``##``
   heading starts a new slide, one that opens with ``###`` or deeper a sub-slide (reveal.js's
-  vertical slide), any other continues the slide before it;
+  vertical slide), any other continues the slide before it; a demo cell with a figure starts
+  a sub-slide, and shows only the figure when its code is long (the code then goes to the
+  speaker notes, key ``s``);
 - demo code cells (locked, not setup) are shown with their outputs, taken from the executed
   master ``build/solutions/<id>.ipynb`` only where that cell's source is the released one;
   only figures, HTML, LaTeX and plain text are kept (no errors, no warnings on stderr, no
@@ -64,6 +66,8 @@ INSTRUCTOR_MARKERS = (
     "def hidden_test(",
 )
 MAX_TEXT_OUTPUT_LINES = 30
+# A plotting cell longer than this shows its figure alone (the code in the speaker notes).
+MAX_CODE_LINES_WITH_FIGURE = 12
 # The template imports Mermaid as a module; offline, a stand-in (the lessons draw no diagrams).
 NO_MERMAID = "data:text/javascript,export default {initialize() {}}"
 CREDITS = """## Credits and licences
@@ -105,9 +109,16 @@ class LessonSlides:
 
 
 def slide_type(cell: NotebookNode) -> str:
-    """The reveal.js role of a kept cell: ``slide``, ``subslide`` or ``-`` (continue)."""
-    if cell.cell_type != "markdown":
-        return "-"
+    """The reveal.js role of a kept cell: ``slide``, ``subslide`` or ``-`` (continue).
+
+    Headings start slides (``#``, ``##``) or sub-slides (deeper); a demo cell that draws a
+    figure starts a sub-slide, so that its code and figure are seen together.
+    """
+    if cell.cell_type == "code":
+        figures = any(
+            key.startswith("image/") for output in cell.outputs for key in output.get("data", {})
+        )
+        return "subslide" if figures else "-"
     first = next((line for line in cell.source.splitlines() if line.strip()), "")
     heading = re.match(r"^(#{1,6})\s", first)
     if not heading:
@@ -124,6 +135,18 @@ def shown(master_cell: MasterCell | None, cell: NotebookNode) -> bool:
     if cell.cell_type == "code" and not master_cell.locked:
         return False
     return not any(marker in cell.source for marker in INSTRUCTOR_MARKERS)
+
+
+def figure_only(cell: NotebookNode) -> list[NotebookNode]:
+    """Show only the figure of a long plotting cell; its code goes to the speaker notes."""
+    if len(cell.source.splitlines()) <= MAX_CODE_LINES_WITH_FIGURE:
+        return []
+    cell.metadata["transient"] = {"remove_source": True}
+    notes = nbformat.v4.new_markdown_cell(
+        f"The code of this figure (in the notebook):\n\n```python\n{cell.source}\n```"
+    )
+    notes.metadata["slideshow"] = {"slide_type": "notes"}
+    return [notes]
 
 
 def kept_outputs(outputs: Iterable[NotebookNode]) -> list[NotebookNode]:
@@ -174,6 +197,8 @@ def slide_notebook(
                 kept.outputs = kept_outputs(executed_outputs)
         kept.metadata["slideshow"] = {"slide_type": slide_type(kept)}
         cells.append(kept)
+        if kept.metadata["slideshow"]["slide_type"] == "subslide" and kept.cell_type == "code":
+            cells += figure_only(kept)
     if cells:
         cells[0].metadata["slideshow"] = {"slide_type": "slide"}
     credits = nbformat.v4.new_markdown_cell(CREDITS)

@@ -31,6 +31,7 @@ from grader.slides import ASSET_SOURCES, build_slides, slide_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 KIT = ROOT / "docs" / "instructor"
+SYLLABUS = KIT / "syllabus.md"
 MASTERS = master_ids(ROOT)
 # The seed deck's slides, numbered as its PDF pages (the text shows "15 / 23" on slide 15).
 DECK = {
@@ -325,12 +326,12 @@ def test_every_written_question_has_a_rubric_summing_to_its_points():
 # --- syllabus -----------------------------------------------------------------------------
 
 
-def table_rows(path: Path, first_column: str) -> list[list[str]]:
-    """The rows of the Markdown table whose header starts with ``first_column``."""
+def table_rows(text: str, header: str, column: int = 0) -> list[list[str]]:
+    """The rows of the Markdown tables whose header has ``header`` in that ``column``."""
     rows, inside = [], False
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         cells = cells_of(line)
-        if line.startswith("|") and cells[0].lower() == first_column:
+        if line.startswith("|") and cells[column].lower() == header:
             inside = True
         elif inside and line.startswith("|"):
             if not set(cells[0]) <= set("-: "):
@@ -341,7 +342,7 @@ def table_rows(path: Path, first_column: str) -> list[list[str]]:
 
 
 def test_syllabus_points_are_the_masters_points():
-    rows = {row[0]: row for row in table_rows(KIT / "syllabus.md", "assignment")}
+    rows = {row[0]: row for row in table_rows(SYLLABUS.read_text(encoding="utf-8"), "assignment")}
     total_auto = total_written = 0.0
     for assignment in MASTERS:
         lesson = master(assignment)
@@ -361,7 +362,7 @@ def test_syllabus_points_are_the_masters_points():
 
 
 def test_syllabus_paces_a_12_to_14_week_term_citing_real_deck_slides():
-    weeks = table_rows(KIT / "syllabus.md", "week")
+    weeks = table_rows(SYLLABUS.read_text(encoding="utf-8"), "week")
     numbers = [int(row[0]) for row in weeks]
     assert numbers == list(range(1, len(numbers) + 1)) and 12 <= len(numbers) <= 14
     taught = {lesson for row in weeks for lesson in re.findall(r"\b0\d_[a-z_]+", row[1])}
@@ -398,7 +399,7 @@ def guide_sections() -> dict[str, str]:
 def test_guide_has_misconceptions_activities_and_timings_per_lesson():
     sections = guide_sections()
     hours = {}
-    for row in table_rows(KIT / "syllabus.md", "week"):
+    for row in table_rows(SYLLABUS.read_text(encoding="utf-8"), "week"):
         for lesson in re.findall(r"\b(0\d)_[a-z_]+", row[1]):
             hours[lesson] = hours.get(lesson, 0.0) + float(re.findall(r"[\d.]+", row[3])[0])
     assert sorted(sections) == sorted(a[:2] for a in MASTERS)
@@ -407,25 +408,13 @@ def test_guide_has_misconceptions_activities_and_timings_per_lesson():
             assert part in body, f"lesson {number}: no {part!r}"
         misconceptions = re.search(r"### Misconceptions to watch\n(.*?)\n###", body, re.DOTALL)
         assert misconceptions and misconceptions.group(1).count("\n- ") >= 3
-        minutes = [int(row[-1]) for row in table_rows_from(body, "minutes") if row[-1].isdigit()]
+        minutes = [
+            int(row[-1]) for row in table_rows(body, "minutes", column=-1) if row[-1].isdigit()
+        ]
         assert sum(minutes) == round(60 * hours[number]), (
             f"lesson {number}: timings add up to {sum(minutes)} min, the syllabus gives "
             f"{hours[number]} h of class"
         )
-
-
-def table_rows_from(body: str, last_column: str) -> list[list[str]]:
-    rows, inside = [], False
-    for line in body.splitlines():
-        cells = cells_of(line)
-        if line.startswith("|") and cells[-1].lower() == last_column:
-            inside = True
-        elif inside and line.startswith("|"):
-            if not set(cells[0]) <= set("-: "):
-                rows.append(cells)
-        else:
-            inside = False
-    return rows
 
 
 # --- licences and attribution -------------------------------------------------------------
