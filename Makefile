@@ -10,7 +10,7 @@ LAB_ARGS  ?=
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 AS_ROOT   := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test lint release bench clean check-bwrap
+.PHONY: lab test lint release slides slides-offline bench clean check-bwrap
 BWRAP_HINT := bubblewrap (bwrap) is missing: install it with: sudo apt-get install bubblewrap
 
 # Grading needs bubblewrap (the grader refuses untrusted notebooks without it); learners do not.
@@ -46,6 +46,17 @@ lint: $(VENV)/.test
 ## make release: regenerate course/ (student versions) and build/solutions/ (executed masters)
 release: $(VENV)/.runtime
 	$(PY) -m grader release
+
+## make slides: reveal.js lecture slides per lesson in build/slides/ (runs stale masters first)
+slides: $(VENV)/.runtime
+	$(PY) -m grader slides --execute --out build/slides
+
+## make slides-offline: the same, with reveal.js, require.js, jQuery and MathJax beside them (npm)
+SLIDE_ASSETS := build/slide-assets
+slides-offline: $(VENV)/.runtime
+	npm install --no-audit --no-fund --no-save --prefix $(SLIDE_ASSETS) \
+		reveal.js@4.0.2 requirejs@2.3.6 jquery@3.7.1 mathjax@2.7.9
+	$(PY) -m grader slides --execute --out build/slides --assets $(SLIDE_ASSETS)/node_modules
 
 bench: $(VENV)/.test
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done

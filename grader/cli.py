@@ -126,6 +126,43 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _slides(args: argparse.Namespace) -> int:
+    from grader.release import master_ids
+    from grader.slides import build_slides
+
+    out = Path(args.out).resolve()
+    assets = Path(args.assets).resolve() if args.assets else None
+    lessons = build_slides(
+        args.course_dir,
+        args.ids or master_ids(args.course_dir),
+        out,
+        outputs=not args.no_outputs,
+        execute=args.execute,
+        assets=assets,
+    )
+    for lesson in lessons:
+        figures = "" if lesson.with_outputs else " (no outputs: no executed master; see --execute)"
+        print(f"wrote {lesson.path} ({lesson.slides} slides){figures}")
+    print(f"wrote {out / 'index.html'}")
+    return 0
+
+
+def _add_slides_command(commands: argparse._SubParsersAction) -> None:
+    slides = commands.add_parser("slides", help="reveal.js lecture slides from the lessons")
+    slides.add_argument("ids", nargs="*", metavar="ID", help="assignments (default: all)")
+    slides.add_argument("--out", default="build/slides", help="output folder")
+    slides.add_argument(
+        "--execute", action="store_true", help="run masters whose build/solutions/ copy is stale"
+    )
+    slides.add_argument("--no-outputs", action="store_true", help="text and code only")
+    slides.add_argument(
+        "--assets",
+        metavar="NODE_MODULES",
+        help="copy reveal.js, requirejs, jquery, mathjax@2 from here (offline slides)",
+    )
+    slides.set_defaults(run=_slides)
+
+
 def _add_unsandboxed_flag(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--allow-unsandboxed",
@@ -196,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("notebook", metavar="NOTEBOOK")
     validate.add_argument("--assignment", metavar="ID", help="default: the notebook's name")
     validate.set_defaults(run=_validate)
+    _add_slides_command(commands)
     return parser
 
 
