@@ -127,7 +127,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _slides(args: argparse.Namespace) -> int:
-    from grader.release import master_ids
+    from grader.paths import master_ids
     from grader.slides import build_slides
 
     out = Path(args.out).resolve()

@@ -19,6 +19,7 @@ RELEASE_DIRECTORY = "course"
 SUBMITTED_DIRECTORY = "submitted"
 AUTOGRADED_DIRECTORY = "autograded"
 FEEDBACK_DIRECTORY = "feedback"
+BUILD_DIRECTORY = "build"
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,6 +41,11 @@ def master_folder(course_root: Path, assignment: str) -> Path:
 def master_path(course_root: Path, assignment: str) -> Path:
     """The master notebook of ``assignment``."""
     return master_folder(course_root, assignment) / notebook_name(assignment)
+
+
+def executed_master_path(course_root: Path, assignment: str) -> Path:
+    """The master run top to bottom by ``grader release`` (``build/solutions/<id>.ipynb``)."""
+    return course_root / BUILD_DIRECTORY / SOURCE_DIRECTORY / notebook_name(assignment)
 
 
 def release_folder(course_root: Path, assignment: str) -> Path:

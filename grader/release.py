@@ -23,10 +23,10 @@ from grader.master import load_master
 from grader.paths import (
     RELEASE_DIRECTORY,
     SOURCE_DIRECTORY,
+    executed_master_path,
     master_folder,
     master_ids,
     master_path,
-    notebook_name,
     release_folder,
 )
 from grader.sandbox import module_locations
@@ -71,7 +71,7 @@ def execute_master(course_root: Path, assignment: str, timeout: int = 600) -> Pa
         resources={"metadata": {"path": str(master.parent)}},
     )
     client.execute()
-    target = course_root / "build" / SOURCE_DIRECTORY / notebook_name(assignment)
+    target = executed_master_path(course_root, assignment)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, target)
     return target

@@ -41,9 +41,12 @@ from nbformat import NotebookNode
 from traitlets.config import Config
 
 from grader.master import Master, MasterCell, load_master
-from grader.paths import SOURCE_DIRECTORY, master_path, notebook_name, release_path
+from grader.paths import (
+    executed_master_path,
+    master_path,
+    release_path,
+)
 
-EXECUTED_DIRECTORY = Path("build") / SOURCE_DIRECTORY
 SLIDES_SUFFIX = ".slides.html"
 ASSETS_FOLDER = "_assets"
 # Output data kept on a slide, in nbconvert's order of preference; anything else is dropped.
@@ -222,7 +225,7 @@ def lesson_title(notebook: NotebookNode, fallback: str) -> str:
 
 def executed_master(course_root: Path, assignment: str, execute: bool) -> NotebookNode | None:
     """The executed master, if it matches the master cell for cell (run it if ``execute``)."""
-    path = course_root / EXECUTED_DIRECTORY / notebook_name(assignment)
+    path = executed_master_path(course_root, assignment)
     master = nbformat.read(master_path(course_root, assignment), as_version=4)
     if path.is_file():
         executed = nbformat.read(path, as_version=4)
