@@ -33,6 +33,7 @@ from grader.intake import (
     set_aside_unreadable,
     stage,
 )
+from grader.lms import Roster
 from grader.master import Master, load_master
 from grader.paths import autograded_folder, master_folder, master_ids, master_path
 from grader.permissions import protect_course_files
@@ -90,11 +91,13 @@ def autograde(
     secret_root: Path | None = None,
     progress: bool = True,
     students: list[str] | None = None,
+    roster: Roster | None = None,
 ) -> BatchReports:
     """Grade every submission of ``assignment``; return one report per student.
 
     ``submissions`` is a folder or zip of student folders (default: ``submitted/`` as it is);
-    ``students`` (ids) grades only those, leaving everyone else's results as they are.
+    ``students`` (ids) grades only those, leaving everyone else's results as they are;
+    ``roster`` maps the LMS ids of Canvas and Moodle downloads to student ids (``grader.lms``).
     A student's previous ``autograded/`` results are set aside, not deleted, until the new
     ones are written: if the batch stops (an error, an interrupt), every student without new
     results gets the previous ones back.
@@ -116,6 +119,7 @@ def autograde(
                 Path(unpacked),
                 known_ids(course_root),
                 tuple(a for a in master_ids(course_root) if a != assignment),
+                roster,
             )
         if students is not None:
             collected = collected.only(students)

@@ -16,6 +16,12 @@ from grader.paths import REPOSITORY_ROOT, feedback_folder
 from grader.text import one_line
 from grader.workspace import sync_workspace
 
+NOTHING_GRADED = (
+    "nothing was graded: --submissions takes a folder or zip of <student>/ folders (also "
+    "nbgrader's <student>/<ID>/ and Moodle's download), or Canvas's flat download (files named "
+    "<name>_<user id>_<file id>_<file name>); see the skipped entries above"
+)
+
 
 def _workspace(args: argparse.Namespace) -> int:
     copied = sync_workspace(Path(args.dest))
@@ -79,10 +85,14 @@ def _autograde(args: argparse.Namespace) -> int:
 
     _allow_unsandboxed(args)
     submissions = Path(args.submissions) if args.submissions else None
+    from grader.lms import load_roster
+
     students = [s for value in args.student for s in value.split(",") if s] or None
+    roster = load_roster(Path(args.roster)) if args.roster else None
     reports = autograde(
-        args.course_dir, args.assignment, submissions, args.workers, students=students
-    )
+        args.course_dir, args.assignment, submissions, args.workers, students=students,
+        roster=roster,
+    )  # fmt: skip
     flagged = [r for r in reports if r["flagged"]]
     for report in flagged:
         print(f"flagged {one_line(report['student'], 100)}: {one_line(report['reason'], 1000)}")
@@ -95,6 +105,9 @@ def _autograde(args: argparse.Namespace) -> int:
     unsandboxed = sum(1 for report in reports if report.get("isolation") == "subprocess")
     if unsandboxed:
         print(f"WARNING: {unsandboxed} submission(s) {UNSANDBOXED_WARNING}", file=sys.stderr)
+    if not reports:
+        print(NOTHING_GRADED, file=sys.stderr)
+        return 1
     return 0
 
 
@@ -108,8 +121,16 @@ def _feedback(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from grader.export import export_rows, to_csv
+    from grader.lms import Roster, canvas_csv, load_roster, moodle_csv
 
-    text = to_csv(export_rows(args.course_dir))
+    rows = export_rows(args.course_dir)
+    roster = load_roster(Path(args.roster)) if args.roster else Roster("plain")
+    if args.format == "canvas":
+        text = canvas_csv(rows, roster, per_test=args.per_test)
+    elif args.format == "moodle":
+        text = moodle_csv(rows, roster)
+    else:
+        text = to_csv(rows)
     if args.csv:
         Path(args.csv).write_text(text, encoding="utf-8")
         print(f"wrote {args.csv}")
@@ -212,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     batch.add_argument("--workers", type=int, default=2, help="submissions graded at once")
     batch.add_argument(
+        "--roster",
+        metavar="CSV",
+        help="Canvas gradebook export, Moodle grading worksheet or lms_id,student_id: gives "
+        "Canvas and Moodle downloads the course's student ids",
+    )
+    batch.add_argument(
         "--student",
         action="append",
         default=[],
@@ -227,6 +254,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="scores with flags as CSV")
     export.add_argument("--csv", metavar="FILE", help="write to FILE (default: standard output)")
+    export.add_argument(
+        "--format",
+        choices=("plain", "canvas", "moodle"),
+        default="plain",
+        help="plain: one row per student and assignment; canvas: Canvas's gradebook import; "
+        "moodle: Moodle's CSV grade import",
+    )
+    export.add_argument("--roster", metavar="CSV", help="the LMS's roster (identity columns)")
+    export.add_argument(
+        "--per-test", action="store_true", help="canvas: a column per graded test too"
+    )
     export.set_defaults(run=_export)
 
     validate = commands.add_parser("validate", help="check your notebook before submitting")

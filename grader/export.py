@@ -37,6 +37,10 @@ def export_rows(course_root: Path) -> list[dict[str, Any]]:
             rows[key] = _row(key, 0.0, max_scores.get(key[1], float(report["max_score"])))
         rows[key]["flagged"] = bool(report.get("flagged"))
         rows[key]["reason"] = report.get("reason", "")
+        rows[key]["tests"] = {
+            str(test["id"]): (float(test["score"]), float(test["max_score"]))
+            for test in report.get("tests", [])
+        }
     return [rows[key] for key in sorted(rows, key=lambda k: (k[1], k[0]))]
 
 
@@ -59,7 +63,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     cell is bounded, without control characters, and never starts like a formula.
     """
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: csv_cell(v) if isinstance(v, str) else v for k, v in row.items()})

@@ -28,6 +28,7 @@ from grader.checks import (
     find_notebook,
     read_notebook_bytes,
 )
+from grader.lms import LmsEntry, Roster, canvas_notebook_name, lms_entry
 from grader.paths import SUBMITTED_DIRECTORY, notebook_name, submitted_folder, unreadable_name
 from grader.text import one_line
 
@@ -69,6 +70,10 @@ class Collected(dict[str, Path]):
         self.notes: dict[str, list[str]] = {}
         self.skipped: list[str] = []
         self.ids: dict[str, str] = {}
+        # LMS downloads: Canvas users' gathered folders, and what was noticed about entries
+        self.canvas: dict[Path, LmsEntry] = {}
+        self.lms_notes: dict[Path, list[str]] = {}
+        self.lms_problems: dict[Path, str] = {}
 
     def only(self, students: list[str]) -> Collected:
         """The same, for ``students`` only (ids); a requested student not found is reported."""
@@ -92,6 +97,7 @@ def collect(
     extract_to: Path,
     known: dict[str, str] | None = None,
     assignments: tuple[str, ...] = (),
+    roster: Roster | None = None,
 ) -> Collected:
     """The student folders of a folder or an LMS zip, each under a distinct student id.
 
@@ -103,21 +109,28 @@ def collect(
     beside the student folders are skipped and reported. ``known``: the ids earlier batches gave to
     folder names (:func:`known_ids`), kept, and never given to another name. ``Collected.ids`` maps
     this batch's folder names to their ids.
+
+    LMS downloads (``grader.lms``): Canvas's flat files are gathered into one folder per Canvas
+    user, Moodle's folders are read as they are; with a ``roster`` each gets the student id the
+    roster gives its LMS id (one the roster lacks is flagged), without one an id from the name.
     """
     refused: dict[Path, str] = {}
+    archive = extract_to / "archive"
     if source.is_file() and zipfile.is_zipfile(source):
-        refused = extract(source, extract_to)
-        source = extract_to
+        refused = extract(source, archive)
+        source = archive
     if not source.is_dir():
         raise FileNotFoundError(f"{source} is neither a folder nor a zip of submissions")
     collected = Collected()
     source = _unwrap(source, collected.skipped)
-    entries = _students(source, collected.skipped)
-    ids, clashes = assign_ids([entry.name for entry in entries], known)
+    gathered = _gather_canvas_files(source, assignment, extract_to / "canvas", collected)
+    entries = _students(source, collected.skipped) + gathered
+    names = _distinct({entry: _id_name(entry, roster, collected) for entry in entries}, collected)
+    ids, clashes = assign_ids(list(names.values()), known)
     collected.ids = ids
     others_nested = any(_is_folder(entry / assignment) for entry in entries)
     for entry in entries:
-        student = ids[entry.name]
+        student = ids[names[entry]]
         nested = entry / assignment
         if not os.path.lexists(nested) and _lacks(entry, assignments, others_nested):
             collected.skipped.append(f"{_shown(entry.name)}: no {assignment} (missing, not graded)")
@@ -127,11 +140,80 @@ def collect(
             collected.problems[student] = (
                 "the submission folder is a symbolic link (links are never followed)"
             )
-        if clashes[entry.name]:
-            collected.notes[student] = [_clash_note(entry.name, clashes[entry.name], student)]
+        if entry in collected.lms_problems:
+            collected.problems[student] = collected.lms_problems[entry]
+        notes = collected.lms_notes.pop(entry, [])
+        if clashes[names[entry]]:
+            notes.append(_clash_note(names[entry], clashes[names[entry]], student))
+        if notes:
+            collected.notes[student] = notes
     if refused:
-        _attribute(refused, source.relative_to(extract_to), collected, ids)
+        _attribute(refused, source.relative_to(archive), collected, ids)
     return collected
+
+
+def _distinct(names: dict[Path, str], collected: Collected) -> dict[Path, str]:
+    """The same, with a name two entries share (a roster naming one student for two LMS users)
+    made distinct by each entry's own name and flagged: neither overwrites the other."""
+    sharing: dict[str, list[Path]] = defaultdict(list)
+    for entry, name in names.items():
+        sharing[name].append(entry)
+    distinct = dict(names)
+    for name, entries in sharing.items():
+        if len(entries) < 2:
+            continue
+        for entry in entries:
+            distinct[entry] = f"{name} ({entry.name})"
+            collected.lms_notes.setdefault(entry, []).append(
+                f"the roster gives student id {_shown(name)} to {len(entries)} submissions: "
+                "each is graded under an id of its own; check who is who"
+            )
+    return distinct
+
+
+def _id_name(entry: Path, roster: Roster | None, collected: Collected) -> str:
+    """The name a student id is made from: the roster's id for an LMS entry it knows."""
+    lms = collected.canvas.get(entry) or lms_entry(entry.name, is_file=False)
+    if lms is None:
+        return entry.name
+    own = f"{lms.name}_{lms.lms_id}"
+    if roster is None:
+        return own
+    student = roster.student_for(lms.lms_id)
+    if student is None:
+        collected.lms_notes.setdefault(entry, []).append(
+            f"{lms.lms} user {lms.lms_id} ({_shown(lms.name)}) is not in the roster: graded "
+            f"under a name of its own; add them to the roster"
+        )
+        return own
+    return student
+
+
+def _gather_canvas_files(
+    source: Path, assignment: str, target: Path, collected: Collected
+) -> list[Path]:
+    """Canvas's flat files of ``source``, copied into one folder per Canvas user in ``target``.
+
+    Each file is read as a notebook is (no link followed, at most ``MAX_NOTEBOOK_BYTES``); one
+    that cannot be read that way flags that user.
+    """
+    folders: dict[str, Path] = {}
+    for path in sorted(source.iterdir()):
+        lms = lms_entry(path.name, is_file=True)
+        if lms is None or _is_folder(path) or path.name.startswith(SKIPPED_PREFIXES):
+            continue
+        folder = folders.get(lms.lms_id)
+        if folder is None:
+            folder = folders[lms.lms_id] = target / f"{lms.name}_{lms.lms_id}"
+            folder.mkdir(parents=True)
+            collected.canvas[folder] = lms
+        try:
+            data = read_notebook_bytes(path)
+        except SubmissionProblem as problem:
+            collected.lms_problems.setdefault(folder, str(problem))
+            continue
+        (folder / canvas_notebook_name(lms.file, assignment)).write_bytes(data)
+    return list(folders.values())
 
 
 def _lacks(entry: Path, assignments: tuple[str, ...], others_nested: bool) -> bool:
@@ -212,7 +294,8 @@ def _students(folder: Path, skipped: list[str]) -> list[Path]:
         if entry.name.startswith(SKIPPED_PREFIXES):
             skipped.append(f"{_shown(entry.name)}: hidden or system folder, not graded")
         elif not (_is_folder(entry) or entry.is_symlink()):
-            skipped.append(f"{_shown(entry.name)}: not a folder, not graded")
+            if lms_entry(entry.name, is_file=True) is None:  # Canvas's files are gathered
+                skipped.append(f"{_shown(entry.name)}: not a folder, not graded")
         else:
             entries.append(entry)
     return entries
