@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import stat
 import unicodedata
@@ -543,7 +544,9 @@ def _same_place(folder: Path, target: Path) -> bool:
 
 
 def _replace(target: Path, assignment: str, data: bytes | None, received: str) -> None:
-    """Make ``target`` hold only the notebook ``data`` (if any) and the receive time."""
+    """Make ``target`` hold only the notebook ``data`` (if any), the receive time and a fresh
+    ``submission_secret.txt`` (what ``nbgrader submit`` writes: ``nbgrader release_feedback``
+    needs it for every student, whichever way the submission came in)."""
     if os.path.islink(target):
         target.unlink()
     elif target.exists():
@@ -552,3 +555,4 @@ def _replace(target: Path, assignment: str, data: bytes | None, received: str) -
     if data is not None:
         (target / notebook_name(assignment)).write_bytes(data)
     (target / "timestamp.txt").write_text(received + "\n", encoding="utf-8")
+    (target / "submission_secret.txt").write_text(secrets.token_hex(64), encoding="utf-8")

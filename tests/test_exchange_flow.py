@@ -117,13 +117,20 @@ def _run_flow(base: Path, students: dict[str, str]) -> dict:
         ok(run(nbgrader("submit", ASSIGNMENT), homes[key], name))
     ok(run(nbgrader("collect", ASSIGNMENT), course))
     graded = ok(run(grader("--course-dir", str(course), "autograde", ASSIGNMENT), course))
+    # a late submission sent by e-mail, graded from a folder: feedback release must still work
+    emailed = base / "emailed"
+    kit.write(kit.submission(course, kit.wrong_tanh(course)), emailed / "carol" / NOTEBOOK)
+    ok(run(grader("--course-dir", str(course), "autograde", ASSIGNMENT,
+                  "--submissions", str(emailed)), course))  # fmt: skip
     ok(run(grader("--course-dir", str(course), "feedback", ASSIGNMENT), course))
     released = ok(run(nbgrader("release_feedback", ASSIGNMENT), course))
     for key, name in students.items():
         ok(run(nbgrader("fetch_feedback", ASSIGNMENT), homes[key], name))
     inbound = exchange / COURSE_ID / "inbound"
     listing = {key: run(["ls", str(inbound)], Path("/"), name) for key, name in students.items()}
+    feedback = sorted(p.name for p in (exchange / COURSE_ID / "feedback").iterdir())
     return {
+        "feedback": feedback,
         "listing": listing,
         "inbound": sorted(p.name for p in inbound.iterdir()),
         "course": course,
@@ -152,7 +159,7 @@ def fetched_feedback(home: Path) -> str:
 def test_collected_submissions_are_graded_by_the_hardened_grader(flow):
     ada, bob = flow["students"]["ada"], flow["students"]["bob"]
     assert "graded 2 submission(s)" in flow["graded"]
-    assert gradebook_scores(flow["course"]) == {ada: 3.0, bob: 1.0}
+    assert gradebook_scores(flow["course"]) == {ada: 3.0, bob: 1.0, "carol": 1.0}
     report = flow["course"] / "autograded" / bob / ASSIGNMENT / "grader_report.json"
     assert report.is_file()
 
@@ -162,6 +169,10 @@ def test_students_validate_against_the_release_in_the_exchange(flow):
         result = flow["validations"][key]
         assert "no assignment" not in result.stdout, result.stdout
     assert "Ready to submit." in flow["validations"]["ada"].stdout
+
+
+def test_feedback_is_released_for_exchange_and_folder_submissions_alike(flow):
+    assert len(flow["feedback"]) == 3  # ada, bob and the folder-submitted carol
 
 
 def test_each_student_fetches_their_own_feedback_with_the_teaching_message(flow):

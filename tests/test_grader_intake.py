@@ -228,9 +228,9 @@ def assert_not_graded(graded, student: str, reason: str) -> None:
 
 
 def assert_nothing_staged(graded, student: str) -> None:
-    """Nothing was copied from the student's folder: ``submitted/`` has the receive time only."""
+    """Nothing was copied from the student's folder: ``submitted/`` has the grader's own files."""
     staged = graded["root"] / "submitted" / student / ASSIGNMENT
-    assert [p.name for p in staged.iterdir()] == ["timestamp.txt"]
+    assert sorted(p.name for p in staged.iterdir()) == ["submission_secret.txt", "timestamp.txt"]
 
 
 def test_honest_wrong_code_is_the_baseline(graded):
@@ -289,7 +289,11 @@ def test_poisoned_folders_do_not_stall_the_batch(graded):
 def test_only_the_notebook_and_the_graders_receive_time_are_staged(graded):
     root = graded["root"]
     staged = root / "submitted" / "timestamp" / ASSIGNMENT
-    assert sorted(p.name for p in staged.iterdir()) == ["timestamp.txt", NOTEBOOK]
+    assert sorted(p.name for p in staged.iterdir()) == [
+        "submission_secret.txt",
+        "timestamp.txt",
+        NOTEBOOK,
+    ]
     assert staged.joinpath("timestamp.txt").read_text().strip() != OLD_TIME
     from nbgrader.api import Gradebook
 
@@ -360,6 +364,7 @@ def test_an_archive_bomb_is_never_inflated(graded):
     bomb = report(graded, "zip_bomb")
     assert (bomb["score"], bomb["flagged"]) == (honest_wrong_score(graded), False)
     assert sorted(p.name for p in (graded["root"] / "submitted" / "zip_bomb").rglob("*")) == [
+        "submission_secret.txt",
         "timestamp.txt",
         ASSIGNMENT,
         NOTEBOOK,

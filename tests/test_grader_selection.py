@@ -44,7 +44,11 @@ def test_students_without_the_assignment_are_reported_missing_not_graded(course,
     assert not (course / "submitted" / "bob").exists()
     # only the notebook of this assignment is staged: nothing of the other one
     staged = course / "submitted" / "alice" / ASSIGNMENT
-    assert sorted(p.name for p in staged.iterdir()) == ["timestamp.txt", NOTEBOOK]
+    assert sorted(p.name for p in staged.iterdir()) == [
+        "submission_secret.txt",
+        "timestamp.txt",
+        NOTEBOOK,
+    ]
 
 
 def test_grading_submitted_itself_reports_who_did_not_hand_in(course, tmp_path):
