@@ -1,0 +1,77 @@
+"""Numbers in a lesson's prose are the ones its own cells measure.
+
+Each test runs the few master cells that measure something (in this process, no kernel) and
+checks what the text says about it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import nbformat
+import numpy as np
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cells(assignment: str) -> dict[str, nbformat.NotebookNode]:
+    path = REPO / "solutions" / assignment / f"{assignment}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in notebook.cells}
+
+
+def run(assignment: str, grade_ids: list[str], namespace: dict | None = None) -> dict:
+    """Execute the named cells of a master in order in one namespace, plots discarded."""
+    namespace = {"__name__": "__main__"} if namespace is None else namespace
+    by_id = cells(assignment)
+    show = plt.show
+    plt.show = lambda *args, **kwargs: plt.close("all")
+    try:
+        for grade_id in grade_ids:
+            exec(compile(by_id[grade_id].source, grade_id, "exec"), namespace)
+    finally:
+        plt.show = show
+        plt.close("all")
+    return namespace
+
+
+def test_08_text_states_the_deck_chains_measured_first_layer_gradients():
+    namespace = run(
+        "08_vanishing_gradients", ["setup_imports", "demo_plot_style", "demo_deck_experiment"]
+    )
+    first_10, _ = namespace["first_layer"][10]
+    first_20, last_20 = namespace["first_layer"][20]
+    text = cells("08_vanishing_gradients")["theory_deck_reading"].source
+    mantissa, exponent = f"{first_20:.1e}".split("e")
+    assert f"{mantissa}\\times10^{{{int(exponent)}}}" in text, (
+        f"08 says the 20-layer chain's first-layer gradient is something else than {first_20:.1e}"
+    )
+    mantissa, exponent = f"{first_10:.1e}".split("e")
+    assert f"{mantissa}\\times10^{{{int(exponent)}}}" in text
+    ratio = round(np.log10(last_20 / first_20))
+    assert f"10^{{{ratio}}}" in text, f"08 should say the ratio is about 10^{ratio}"
+
+
+def test_09_deep_mlp_relu_clearly_beats_sigmoid_without_batchnorm():
+    namespace = {"__name__": "__main__"}
+    exec("import autodiff_lib as torch\nimport autodiff_lib.nn as nn", namespace)
+    run(
+        "09_fixing_gradient_flow",
+        ["setup_imports", "demo_plot_style", "demo_deck_models", "demo_deep_mlp_training"],
+        namespace,
+    )
+    final = {
+        label: float(np.mean(history.step_loss[-8:]))
+        for label, history in namespace["histories"].items()
+    }
+    assert final["ReLU"] < 0.5 * final["sigmoid"], final
+    assert final["sigmoid"] > 2.2, final  # the sigmoid network does not learn
+    text = cells("09_fixing_gradient_flow")["theory_deep_mlp_reading"].source
+    for label in ("ReLU", "sigmoid", "ReLU, default init"):
+        assert f"{final[label]:.2f}" in text, (
+            f"09's reading of the DeepMLP run does not state {label}'s measured {final[label]:.2f}"
+        )
