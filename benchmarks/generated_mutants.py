@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
 from mutmut.mutation.mutators import mutation_operators
 
 BEGIN = "### BEGIN SOLUTION"
@@ -312,6 +312,22 @@ def mutate_cell(
     wrapper = MetadataWrapper(cst.parse_module(source))
     module = wrapper.module
     positions = wrapper.resolve(PositionProvider)
+    owned = wrapper.resolve(WhitespaceInclusivePositionProvider)
+    line_starts = [0]
+    for line in source.splitlines(keepends=True):
+        line_starts.append(line_starts[-1] + len(line))
+
+    def replaced(node: cst.CSTNode, replacement: cst.CSTNode) -> str:
+        """The source with ``node`` replaced: spliced as text, by the tree when that fails."""
+        span = owned[node]
+        start = line_starts[span.start.line - 1] + span.start.column
+        end = line_starts[span.end.line - 1] + span.end.column
+        if source[start:end] == module.code_for_node(node):
+            return source[:start] + module.code_for_node(replacement) + source[end:]
+        mutated = module.deep_replace(node, replacement)
+        assert isinstance(mutated, cst.Module)
+        return mutated.code
+
     regions = solution_lines(source)
     docstrings = _docstrings(module)
     frozen: set[int] = set()
@@ -342,9 +358,7 @@ def mutate_cell(
             if not isinstance(node, node_type):
                 continue
             for replacement in operator(node):
-                mutated = module.deep_replace(node, replacement)
-                assert isinstance(mutated, cst.Module)
-                text = mutated.code
+                text = replaced(node, replacement)
                 if text in seen or _same_program(text, source):
                     continue
                 seen.add(text)
