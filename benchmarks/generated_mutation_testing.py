@@ -193,10 +193,14 @@ def exercises(master_nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
     return found
 
 
+def master_notebook(assignment: str) -> nbformat.NotebookNode:
+    """The master notebook of ``assignment``."""
+    return nbformat.read(mt.SOLUTIONS_DIR / assignment / f"{assignment}.ipynb", as_version=4)
+
+
 def master_mutants(assignment: str) -> list[gm.GeneratedMutant]:
     """Every generated mutant of the master of ``assignment``."""
-    path = mt.SOLUTIONS_DIR / assignment / f"{assignment}.ipynb"
-    return gm.generate(exercises(nbformat.read(path, as_version=4)))
+    return gm.generate(exercises(master_notebook(assignment)))
 
 
 class MutantGrader:
