@@ -284,13 +284,20 @@ def run_assignment(
     sample: int | None = None,
     selfchecks: bool = True,
     equivalents: dict[str, dict[str, str]] | None = None,
+    reuse: dict[str, MutantResult] | None = None,
 ) -> AssignmentReport:
-    """Generate, grade and classify the mutants (or a deterministic sample) of ``assignment``."""
+    """Generate, grade and classify the mutants (or a deterministic sample) of ``assignment``.
+
+    ``reuse`` maps mutant ids to results of an earlier run that are taken as they are
+    (:func:`reusable`: the killed ones, valid while the hidden tests were only strengthened).
+    """
     started = time.perf_counter()
     equivalents = load_equivalents() if equivalents is None else equivalents
     known = equivalents.get(assignment, {})
     mutants = master_mutants(assignment)
     chosen = gm.sample(mutants, sample, assignment) if sample else mutants
+    reused = [] if reuse is None else [reuse[m.id] for m in chosen if m.id in reuse]
+    chosen = [m for m in chosen if reuse is None or m.id not in reuse]
     report = AssignmentReport(assignment, len(mutants), selfchecks=selfchecks)
     grader = MutantGrader(assignment)
     baseline_killed, failed, _ = grader.hidden(*exercises(grader.master_nb)[0])
@@ -306,12 +313,29 @@ def run_assignment(
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        report.results = list(pool.map(run, chosen))
+        report.results = reused + list(pool.map(run, chosen))
     report.seconds = time.perf_counter() - started
     return report
 
 
 # --------------------------------------------------------------------------- reporting
+
+
+def reusable(path: Path) -> dict[str, MutantResult]:
+    """The results of an earlier ``--json`` file that need no regrading: hidden-test kills.
+
+    A mutant's id holds the hash of its source, so the same id is the same program; a kill
+    stays a kill as long as the hidden tests only gained cases since that run (their inputs are
+    drawn per test cell, so a new case can change the others' inputs: use it to regrade the
+    survivors after strengthening a test, and make the final measurement without it).
+    """
+    found = {}
+    for report in json.loads(path.read_text()).values():
+        for data in report["results"]:
+            result = MutantResult(**{**data, "failed_tests": tuple(data["failed_tests"])})
+            if result.hidden_killed and not result.error:
+                found[result.id] = result
+    return found
 
 
 def table(reports: Iterable[AssignmentReport]) -> str:
@@ -362,16 +386,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, help="grade only this many mutants per assignment")
     parser.add_argument("--no-selfchecks", action="store_true", help="hidden tests only")
     parser.add_argument("--json", type=Path, help="write every mutant's result to this file")
+    parser.add_argument(
+        "--reuse", type=Path, help="take the kills of this earlier --json file as they are"
+    )
     parser.add_argument("--write-doc", type=Path, help="also write the table into this page")
     args = parser.parse_args(argv)
 
     assignments = args.assignment or mt.assignments_with_mutants()
     equivalents = load_equivalents()
+    reuse = reusable(args.reuse) if args.reuse else None
     reports = []
     for assignment in assignments:
         reports.append(
             run_assignment(
-                assignment, args.workers, args.sample, not args.no_selfchecks, equivalents
+                assignment, args.workers, args.sample, not args.no_selfchecks, equivalents, reuse
             )
         )
         print(reports[-1].row(), flush=True)
@@ -386,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         scope = f"a sample of {args.sample} per assignment" if args.sample else "every mutant"
+        if args.reuse:
+            scope += f", the kills of an earlier run ({args.reuse.name}) reused"
         notes = "".join(f"\n- {line}" for line in lines) or "\n- none."
         write_doc(
             args.write_doc,
