@@ -369,6 +369,22 @@ def to_json(reports: Iterable[AssignmentReport]) -> dict:
     }
 
 
+def from_json(path: Path, equivalents: dict[str, dict[str, str]]) -> list[AssignmentReport]:
+    """The reports of an earlier ``--json`` file, with today's equivalent list applied."""
+    reports = []
+    for assignment, data in json.loads(path.read_text()).items():
+        report = AssignmentReport(assignment, data["generated"], seconds=data["seconds"])
+        report.problem = data["problem"]
+        known = equivalents.get(assignment, {})
+        for entry in data["results"]:
+            result = MutantResult(**{**entry, "failed_tests": tuple(entry["failed_tests"])})
+            if not result.hidden_killed:
+                result.equivalent = known.get(result.id, "")
+            report.results.append(result)
+        reports.append(report)
+    return reports
+
+
 def write_doc(path: Path, markdown: str) -> None:
     """Replace the generated-mutants section of ``path`` (between its two marker comments)."""
     text = path.read_text()
@@ -390,13 +406,16 @@ def main(argv: list[str] | None = None) -> int:
         "--reuse", type=Path, help="take the kills of this earlier --json file as they are"
     )
     parser.add_argument("--write-doc", type=Path, help="also write the table into this page")
+    parser.add_argument(
+        "--render", type=Path, help="grade nothing: report the results of this --json file"
+    )
     args = parser.parse_args(argv)
 
     assignments = args.assignment or mt.assignments_with_mutants()
     equivalents = load_equivalents()
     reuse = reusable(args.reuse) if args.reuse else None
-    reports = []
-    for assignment in assignments:
+    reports = from_json(args.render, equivalents) if args.render else []
+    for assignment in [] if args.render else assignments:
         reports.append(
             run_assignment(
                 assignment, args.workers, args.sample, not args.no_selfchecks, equivalents, reuse
@@ -414,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         scope = f"a sample of {args.sample} per assignment" if args.sample else "every mutant"
+        if args.render:
+            scope += f", reported from {args.render.name}"
         if args.reuse:
             scope += f", the kills of an earlier run ({args.reuse.name}) reused"
         notes = "".join(f"\n- {line}" for line in lines) or "\n- none."
