@@ -242,3 +242,27 @@ def test_fixed_sample_of_generated_mutants_is_killed(assignment):
         if not result.hidden_killed and mutant.id not in equivalents:
             missed.append(f"{mutant.id}: {result.change}")
     assert not missed, "generated mutants not caught by the hidden tests:\n" + "\n".join(missed)
+
+
+@pytest.mark.parametrize("assignment", sorted(gmt.load_equivalents()))
+def test_a_listed_equivalent_mutant_still_earns_full_marks(assignment):
+    """The first listed equivalent mutant of each master: if the hidden tests now kill it, the
+    judgement in equivalent.json is wrong (or out of date) and must be removed."""
+    mutant_id = sorted(gmt.load_equivalents()[assignment])[0]
+    (mutant,) = [m for m in gmt.master_mutants(assignment) if m.id == mutant_id]
+    result = gmt.MutantGrader(assignment).grade(mutant, selfchecks=False)
+    assert not result.error, result.error
+    assert not result.hidden_killed, f"{mutant_id} is listed as equivalent but fails {result}"
+
+
+def test_self_checks_pass_the_master_and_catch_a_dropped_chain_factor():
+    grader = gmt.MutantGrader("04_computational_graphs")
+    cells = dict(gmt.exercises(grader.master_nb))
+    assert grader.visible("ex_backward", cells["ex_backward"]) == (False, "")
+    (mutant,) = [
+        m
+        for m in gmt.master_mutants("04_computational_graphs")
+        if m.cell == "ex_backward" and m.operator == "course.drop_chain_factor"
+    ]
+    caught, message = grader.visible(mutant.cell, mutant.source)
+    assert caught and message.startswith("test_backward_deck: AssertionError"), message
