@@ -208,6 +208,12 @@ def remove_statement(node: cst.SimpleStatementLine) -> Iterable[cst.CSTNode]:
         yield node.with_changes(body=[cst.Pass()])
 
 
+def accumulate_to_assign(node: cst.AugAssign) -> Iterable[cst.CSTNode]:
+    """``x.grad += g`` -> ``x.grad = g`` (named for the course; mutmut makes it too)."""
+    if _is_grad_target(node.target) and isinstance(node.operator, cst.AddAssign):
+        yield cst.Assign([cst.AssignTarget(node.target)], node.value, node.semicolon)
+
+
 Operator = tuple[str, type, Callable[[cst.CSTNode], Iterable[cst.CSTNode]]]
 
 #: The course's derivative operators: tried before mutmut's, so that a mutation both make
@@ -216,19 +222,12 @@ COURSE_OPERATORS: list[Operator] = [
     ("course.drop_chain_factor", cst.BinaryOperation, drop_chain_factor),
     ("course.swap_child_derivatives", cst.IndentedBlock, swap_child_derivatives),
     ("course.reverse_traversal", cst.CSTNode, reverse_traversal),
+    ("course.accumulate_to_assign", cst.AugAssign, accumulate_to_assign),
     ("course.forget_to_accumulate", cst.SimpleStatementLine, forget_to_accumulate),
     ("course.forget_to_reset", cst.SimpleStatementLine, forget_to_reset),
     ("course.remove_statement", cst.SimpleStatementLine, remove_statement),
 ]
 
-
-def _grad_aug_to_assign(node: cst.AugAssign) -> Iterable[cst.CSTNode]:
-    """``x.grad += g`` -> ``x.grad = g`` (named for the course; mutmut makes it too)."""
-    if _is_grad_target(node.target) and isinstance(node.operator, cst.AddAssign):
-        yield cst.Assign([cst.AssignTarget(node.target)], node.value, node.semicolon)
-
-
-COURSE_OPERATORS.insert(3, ("course.accumulate_to_assign", cst.AugAssign, _grad_aug_to_assign))
 
 #: mutmut's operators, named ``mutmut.<name>``.
 MUTMUT_OPERATORS: list[Operator] = [
