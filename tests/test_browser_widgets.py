@@ -32,8 +32,8 @@ from browser_support import (
 )
 from playwright.sync_api import sync_playwright
 
-from autodiff_lib.experiments import gradient_flow
-from autodiff_lib.widgets import new_gradient_flow_figure, render_gradient_flow
+from autodiff_lib.lab.experiments import gradient_flow
+from autodiff_lib.lab.widgets import new_gradient_flow_figure, render_gradient_flow
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -60,7 +60,7 @@ def _write_notebook(folder) -> str:
     }
     notebook.cells = [
         nbformat.v4.new_code_cell(
-            "from autodiff_lib.widgets import gradient_flow_explorer\n"
+            "from autodiff_lib.lab.widgets import gradient_flow_explorer\n"
             f"explorer = gradient_flow_explorer(depth={START['depth']}, "
             f"activation={START['activation']!r})\n"
             "explorer"

@@ -1,4 +1,4 @@
-"""Tests for autodiff_lib.diagnostics: statistics, the recorder, the training loop, the plots."""
+"""Tests for autodiff_lib.lab: statistics, the recorder, the training loop, the plots."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import autodiff_lib as ad  # noqa: E402
-from autodiff_lib import diagnostics, nn, optim  # noqa: E402
+from autodiff_lib import lab  # noqa: E402
+from autodiff_lib import nn, optim  # noqa: E402
 from autodiff_lib.data import DataLoader, make_moons  # noqa: E402
 
 
@@ -31,39 +32,39 @@ def small_model(activation: nn.Module | None = None) -> nn.Sequential:
 def test_gradient_stats_match_numpy_on_the_grads():
     model = small_model()
     model(ad.randn(5, 3)).sum().backward()
-    stats = diagnostics.gradient_stats(model.named_parameters())
+    stats = lab.gradient_stats(model.named_parameters())
     assert list(stats) == ["0.weight", "2.weight", "4.weight"]  # biases skipped, as in the deck
     grad = model[2].weight.grad.numpy()
     assert stats["2.weight"].mean_abs == pytest.approx(np.abs(grad).mean())
     assert stats["2.weight"].norm == pytest.approx(np.linalg.norm(grad))
     assert stats["2.weight"].std == pytest.approx(grad.std())
-    with_bias = diagnostics.gradient_stats(model.named_parameters(), include_bias=True)
+    with_bias = lab.gradient_stats(model.named_parameters(), include_bias=True)
     assert "0.bias" in with_bias and len(with_bias) == 6
-    assert diagnostics.gradient_norms(model)["4.weight"] == pytest.approx(stats["4.weight"].norm)
+    assert lab.gradient_norms(model)["4.weight"] == pytest.approx(stats["4.weight"].norm)
 
 
 def test_gradient_stats_before_backward_says_what_to_do():
     model = small_model()
     with pytest.raises(ValueError, match=r"0\.weight.*backward"):
-        diagnostics.gradient_stats(model.named_parameters())
+        lab.gradient_stats(model.named_parameters())
 
 
 def test_gradient_stats_skip_frozen_parameters():
     model = small_model()
     model[0].weight.requires_grad_(False)
     model(ad.randn(5, 3)).sum().backward()
-    assert "0.weight" not in diagnostics.gradient_stats(model.named_parameters())
+    assert "0.weight" not in lab.gradient_stats(model.named_parameters())
 
 
 def test_activation_stats_saturated_and_dead_units():
     sigmoid_out = np.array([[0.001, 0.5, 0.995], [0.2, 0.5, 0.999]])
-    s = diagnostics.activation_stats("s", sigmoid_out, kind="Sigmoid")
+    s = lab.activation_stats("s", sigmoid_out, kind="Sigmoid")
     assert s.fraction_saturated == pytest.approx(3 / 6)
     assert s.mean == pytest.approx(sigmoid_out.mean()) and s.std == pytest.approx(sigmoid_out.std())
     tanh_out = np.array([[-0.999, 0.0], [0.5, 0.995]])
-    assert diagnostics.activation_stats("t", tanh_out, "Tanh").fraction_saturated == 0.5
+    assert lab.activation_stats("t", tanh_out, "Tanh").fraction_saturated == 0.5
     relu_out = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])  # the first unit never fires
-    r = diagnostics.activation_stats("r", relu_out, kind="ReLU")
+    r = lab.activation_stats("r", relu_out, kind="ReLU")
     assert r.fraction_dead == pytest.approx(1 / 3)
     assert np.isnan(r.fraction_saturated)  # ReLU has no upper asymptote to saturate on
 
@@ -72,7 +73,7 @@ def test_recorder_records_activations_without_changing_the_model():
     model = small_model()
     x = ad.randn(6, 3)
     expected = model(x).detach().numpy().copy()
-    with diagnostics.ActivationRecorder(model) as recorder:
+    with lab.ActivationRecorder(model) as recorder:
         out = model(x)
     np.testing.assert_array_equal(out.detach().numpy(), expected)
     activations = recorder.activations
@@ -89,7 +90,7 @@ def test_recorder_records_activations_without_changing_the_model():
 def test_recorder_keeps_only_the_last_pass_and_labels_a_shared_module_per_call():
     shared = nn.Tanh()
     model = nn.Sequential(nn.Linear(2, 3), shared, nn.Linear(3, 3), shared)
-    with diagnostics.ActivationRecorder(model) as recorder:
+    with lab.ActivationRecorder(model) as recorder:
         model(ad.randn(4, 2))
         model(ad.randn(7, 2))
     assert list(recorder.activations) == ["1", "1#2"]
@@ -98,7 +99,7 @@ def test_recorder_keeps_only_the_last_pass_and_labels_a_shared_module_per_call()
 
 def test_recorder_retain_grad_gives_backpropagated_gradients():
     model = small_model()
-    with diagnostics.ActivationRecorder(model, retain_grad=True) as recorder:
+    with lab.ActivationRecorder(model, retain_grad=True) as recorder:
         loss = model(ad.randn(5, 3)).sum()
     with pytest.raises(ValueError, match="backward"):
         recorder.gradients()
@@ -108,17 +109,17 @@ def test_recorder_retain_grad_gives_backpropagated_gradients():
     expected = np.broadcast_to(model[4].weight.detach().numpy(), (5, 2))
     np.testing.assert_allclose(grads["3"], expected, rtol=1e-6)
     with pytest.raises(ValueError, match="retain_grad=True"):
-        diagnostics.ActivationRecorder(model).gradients()
+        lab.ActivationRecorder(model).gradients()
 
 
 def test_recorder_rejects_a_model_without_the_watched_modules():
     with pytest.raises(ValueError, match="no submodule"):
-        diagnostics.ActivationRecorder(nn.Sequential(nn.Linear(2, 2)))
+        lab.ActivationRecorder(nn.Sequential(nn.Linear(2, 2)))
 
 
 def test_recorder_watches_other_module_types_on_request():
     model = small_model()
-    with diagnostics.ActivationRecorder(model, module_types=("Linear",)) as recorder:
+    with lab.ActivationRecorder(model, module_types=("Linear",)) as recorder:
         model(ad.randn(3, 3))
     assert list(recorder.activations) == ["0", "2", "4"]
 
@@ -133,7 +134,7 @@ def test_train_learns_moons_and_records_history():
     ad.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
     optimizer = optim.SGD(model.parameters(), lr=0.5)
-    history = diagnostics.train(
+    history = lab.train(
         model,
         nn.CrossEntropyLoss(),
         optimizer,
@@ -157,7 +158,7 @@ def test_train_regression_has_no_accuracy():
     X = np.linspace(-1, 1, 32, dtype=np.float32)[:, None]
     y = (3 * X).astype(np.float32)
     model = nn.Linear(1, 1)
-    history = diagnostics.train(
+    history = lab.train(
         model,
         nn.MSELoss(),
         optim.SGD(model.parameters(), lr=0.3),
@@ -173,7 +174,7 @@ def test_train_refuses_a_one_shot_iterator_for_several_epochs():
     X, y, _ = moons_loader()
     model = nn.Linear(2, 2)
     with pytest.raises(ValueError, match="DataLoader"):
-        diagnostics.train(
+        lab.train(
             model,
             nn.CrossEntropyLoss(),
             optim.SGD(model.parameters(), lr=0.1),
@@ -186,7 +187,7 @@ def test_train_refuses_a_one_shot_iterator_for_several_epochs():
 def test_train_progress_bar_is_quiet_under_pytest(capsys):
     X, y, loader = moons_loader()
     model = nn.Linear(2, 2)
-    diagnostics.train(
+    lab.train(
         model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), loader, progress=True
     )
     captured = capsys.readouterr()
@@ -197,22 +198,22 @@ def test_plot_grad_flow_is_the_decks_bar_chart():
     model = small_model()
     model(ad.randn(5, 3)).sum().backward()
     fig, ax = plt.subplots()
-    assert diagnostics.plot_grad_flow(model.named_parameters(), ax=ax) is ax
+    assert lab.plot_grad_flow(model.named_parameters(), ax=ax) is ax
     heights = [bar.get_height() for bar in ax.patches]
     expected = [p.grad.abs().mean().item() for n, p in model.named_parameters() if "bias" not in n]
     np.testing.assert_allclose(heights, expected)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.weight", "2.weight", "4.weight"]
     assert ax.get_title() == "Gradient flow" and ax.get_ylabel() == "Average gradient"
     assert ax.get_xlabel() == "Layers"
-    ax_new = diagnostics.plot_grad_flow(model.named_parameters())
+    ax_new = lab.plot_grad_flow(model.named_parameters())
     assert tuple(ax_new.figure.get_size_inches()) == (10, 8)
 
 
 def test_plot_grad_norms_log_scale_and_overflow_note():
-    ax = diagnostics.plot_grad_norms({"a": 1e-6, "b": 1e-3, "c": 1.0})
+    ax = lab.plot_grad_norms({"a": 1e-6, "b": 1e-3, "c": 1.0})
     assert ax.get_yscale() == "log"
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [1e-6, 1e-3, 1.0])
-    ax2 = diagnostics.plot_grad_norms([1.0, np.inf, np.nan, 2.0], label="run")
+    ax2 = lab.plot_grad_norms([1.0, np.inf, np.nan, 2.0], label="run")
     np.testing.assert_allclose(ax2.lines[0].get_xdata(), [1, 4])
     assert "2 layers overflowed" in ax2.get_legend().get_texts()[0].get_text()
 
@@ -220,24 +221,24 @@ def test_plot_grad_norms_log_scale_and_overflow_note():
 def test_plot_activation_histograms_picks_evenly_spaced_layers():
     rng = np.random.default_rng(0)
     activations = {str(i): rng.normal(size=(8, 4)) for i in range(20)}
-    ax = diagnostics.plot_activation_histograms(activations, max_layers=5)
+    ax = lab.plot_activation_histograms(activations, max_layers=5)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[0] == "layer 1" and labels[-1] == "layer 20" and len(labels) == 5
     with pytest.raises(ValueError, match="no activations"):
-        diagnostics.plot_activation_histograms({})
+        lab.plot_activation_histograms({})
 
 
 def test_plot_training_curves_draws_one_line_per_history():
-    first = diagnostics.History(label="a", step_loss=[3.0, 2.0, 1.0])
-    second = diagnostics.History(label="b", step_loss=[3.0, 2.5], step_accuracy=[0.1, 0.4])
-    ax = diagnostics.plot_training_curves([first, second])
+    first = lab.History(label="a", step_loss=[3.0, 2.0, 1.0])
+    second = lab.History(label="b", step_loss=[3.0, 2.5], step_accuracy=[0.1, 0.4])
+    ax = lab.plot_training_curves([first, second])
     assert [line.get_label() for line in ax.lines] == ["a", "b"]
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [3.0, 2.0, 1.0])
-    ax_acc = diagnostics.plot_training_curves({"b": second}, metric="accuracy")
+    ax_acc = lab.plot_training_curves({"b": second}, metric="accuracy")
     np.testing.assert_allclose(ax_acc.lines[0].get_ydata(), [0.1, 0.4])
     assert second.plot().lines[0].get_label() == "b"
     with pytest.raises(ValueError, match="metric"):
-        diagnostics.plot_training_curves([first], metric="f1")
+        lab.plot_training_curves([first], metric="f1")
 
 
 def test_diagnostics_work_on_a_pytorch_model_too():
@@ -245,7 +246,7 @@ def test_diagnostics_work_on_a_pytorch_model_too():
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Sigmoid(), torch.nn.Linear(4, 1))
-    with diagnostics.ActivationRecorder(model) as recorder:
+    with lab.ActivationRecorder(model) as recorder:
         model(torch.randn(5, 3)).sum().backward()
     assert recorder.activations["1"].shape == (5, 4)
-    assert set(diagnostics.gradient_stats(model.named_parameters())) == {"0.weight", "2.weight"}
+    assert set(lab.gradient_stats(model.named_parameters())) == {"0.weight", "2.weight"}

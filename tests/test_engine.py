@@ -1,4 +1,4 @@
-"""autodiff_lib.engine.Value: local derivatives, graph traversal, accumulation, edge cases."""
+"""autodiff_lib.scalar.value.Value: local derivatives, graph traversal, accumulation, edge cases."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from autodiff_lib import Value
-from autodiff_lib.numerical import central_difference, complex_step, relative_error
+from autodiff_lib.scalar.numerical import central_difference, complex_step, relative_error
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,7 +69,8 @@ def test_unary_derivative_matches_central_difference_and_complex_step(name: str,
     x = low + u * (high - low)
     value, grad = grad_of_unary(op, x)
     assert relative_error(value, real_f(x)) < 1e-12, f"{name}: forward value at {x}"
-    assert relative_error(grad, central_difference(real_f, x)) < 1e-6, f"{name}'({x}) vs central"
+    central = central_difference(real_f, x)  # off by about h^2 |f'''|, so compare absolutely near 0
+    assert relative_error(grad, central) < 1e-6 or abs(grad - central) < 1e-9, f"{name}'({x})"
     assert relative_error(grad, complex_step(complex_f, x)) < 1e-12, f"{name}'({x}) vs complex"
 
 

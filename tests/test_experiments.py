@@ -1,4 +1,4 @@
-"""The claims lessons 08 and 09 make, checked on autodiff_lib.experiments with fixed seeds."""
+"""The claims lessons 08 and 09 make, checked on autodiff_lib.lab.experiments with fixed seeds."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import autodiff_lib as ad  # noqa: E402
-from autodiff_lib import experiments as ex  # noqa: E402
+from autodiff_lib.lab import experiments as ex  # noqa: E402
 from autodiff_lib import nn  # noqa: E402
 from autodiff_lib.data import load_deck_dataset  # noqa: E402
 

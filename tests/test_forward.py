@@ -1,4 +1,4 @@
-"""autodiff_lib.forward: dual-number rules, JVPs, forward and reverse Jacobians, pass counts."""
+"""autodiff_lib.scalar.forward: dual-number rules, JVPs, forward and reverse Jacobians, pass counts."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import autodiff_lib.forward as fwd
+import autodiff_lib.scalar.forward as fwd
 from autodiff_lib import Value
-from autodiff_lib.forward import Dual
-from autodiff_lib.numerical import complex_step, relative_error
+from autodiff_lib.scalar.forward import Dual
+from autodiff_lib.scalar.numerical import complex_step, relative_error
 
 
 def sigmoid_complex(z: complex) -> complex:

@@ -16,8 +16,8 @@ from tensor_support import leaf
 import autodiff_lib as torch
 import autodiff_lib.nn as nn
 import autodiff_lib.nn.functional as F
-import autodiff_lib.tensor_engine as T
-from autodiff_lib.tensor_engine import gradcheck
+import autodiff_lib.tensors as T
+from autodiff_lib.tensors import gradcheck
 
 FAST = settings(max_examples=20, deadline=None)
 

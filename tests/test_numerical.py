@@ -1,4 +1,4 @@
-"""autodiff_lib.numerical: quotients, the complex step, gradients, gradcheck and step sweeps."""
+"""autodiff_lib.scalar.numerical: quotients, the complex step, gradients, gradcheck and step sweeps."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import autodiff_lib.numerical as num
+import autodiff_lib.scalar.numerical as num
 
 matplotlib.use("Agg")
 

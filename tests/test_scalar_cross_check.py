@@ -17,11 +17,11 @@ from autograd import grad as autograd_grad
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-import autodiff_lib.forward as fwd
-import autodiff_lib.symbolic as sym
+import autodiff_lib.scalar.forward as fwd
+import autodiff_lib.scalar.symbolic as sym
 from autodiff_lib import Value
-from autodiff_lib.numerical import gradient as numerical_gradient
-from autodiff_lib.numerical import relative_error
+from autodiff_lib.scalar.numerical import gradient as numerical_gradient
+from autodiff_lib.scalar.numerical import relative_error
 
 # functions for numbers, Dual, Value and symbolic expressions (forward dispatches on the type)
 LIBRARY = {name: getattr(fwd, name) for name in ("exp", "log", "sin", "cos", "tanh", "sigmoid")}

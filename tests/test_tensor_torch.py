@@ -11,7 +11,7 @@ import pytest
 import torch as pt
 
 import autodiff_lib as ad
-import autodiff_lib.tensor_engine as T
+import autodiff_lib.tensors as T
 
 RTOL = 1e-6
 

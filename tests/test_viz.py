@@ -1,4 +1,4 @@
-"""autodiff_lib.viz.draw_graph: a pure-Python SVG of the graph, inline in Jupyter."""
+"""autodiff_lib.scalar.viz.draw_graph: a pure-Python SVG of the graph, inline in Jupyter."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from autodiff_lib import Value, draw_graph
-from autodiff_lib.nn_scalar import Neuron
+from autodiff_lib.scalar.nn import Neuron
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -17,8 +17,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autodiff_lib.experiments import gradient_flow
-from autodiff_lib.widgets import new_gradient_flow_figure, render_gradient_flow
+from autodiff_lib.lab.experiments import gradient_flow
+from autodiff_lib.lab.widgets import new_gradient_flow_figure, render_gradient_flow
 
 ROOT = Path(__file__).resolve().parent.parent
 MASTER_08 = ROOT / "solutions" / "08_vanishing_gradients" / "08_vanishing_gradients.ipynb"

@@ -11,8 +11,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from autodiff_lib.experiments import ACTIVATIONS, INITS, gradient_flow
-from autodiff_lib.widgets import (
+from autodiff_lib.lab.experiments import ACTIVATIONS, INITS, gradient_flow
+from autodiff_lib.lab.widgets import (
     GradientFlowExplorer,
     gradient_flow_explorer,
     new_gradient_flow_figure,
