@@ -11,8 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import autodiff_lib as ad  # noqa: E402
-from autodiff_lib import lab  # noqa: E402
-from autodiff_lib import nn, optim  # noqa: E402
+from autodiff_lib import lab, nn, optim  # noqa: E402
 from autodiff_lib.data import DataLoader, make_moons  # noqa: E402
 
 

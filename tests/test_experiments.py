@@ -11,9 +11,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import autodiff_lib as ad  # noqa: E402
-from autodiff_lib.lab import experiments as ex  # noqa: E402
 from autodiff_lib import nn  # noqa: E402
 from autodiff_lib.data import load_deck_dataset  # noqa: E402
+from autodiff_lib.lab import experiments as ex  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

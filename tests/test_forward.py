@@ -1,4 +1,4 @@
-"""autodiff_lib.scalar.forward: dual-number rules, JVPs, forward and reverse Jacobians, pass counts."""
+"""autodiff_lib.scalar.forward: dual-number rules, JVPs, forward and reverse Jacobians, passes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""autodiff_lib.scalar.numerical: quotients, the complex step, gradients, gradcheck and step sweeps."""
+"""autodiff_lib.scalar.numerical: quotients, complex step, gradients, gradcheck, step sweeps."""
 
 from __future__ import annotations
 

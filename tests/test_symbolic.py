@@ -11,7 +11,18 @@ from hypothesis import strategies as st
 
 import autodiff_lib.scalar.symbolic as sym
 from autodiff_lib.scalar.forward import Dual
-from autodiff_lib.scalar.symbolic import Const, Var, cos, diff, exp, log, sigmoid, simplify, sin, tanh
+from autodiff_lib.scalar.symbolic import (
+    Const,
+    Var,
+    cos,
+    diff,
+    exp,
+    log,
+    sigmoid,
+    simplify,
+    sin,
+    tanh,
+)
 
 x, y = Var("x"), Var("y")
 X, Y = sympy.symbols("x y")

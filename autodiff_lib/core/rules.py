@@ -28,13 +28,15 @@ def power_rule(base: ArrayLike, exponent: ArrayLike) -> np.ndarray:
     * :math:`a = 0`, :math:`0 < k < 1`: the slope of :math:`a^k` at 0, :math:`+\infty`
       (and a pole for :math:`k < 0`, also :math:`+\infty`).
 
-    Element-wise for arrays; keeps the dtype of a float array ``base``.
+    Element-wise for arrays; keeps the dtype of a float array ``base`` raised to a number.
     """
-    base, exponent = np.asarray(base), np.asarray(exponent)
+    base = np.asarray(base)
+    if not isinstance(exponent, int | float):  # a Python number keeps base's dtype (numpy 2)
+        exponent = np.asarray(exponent)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         slope = exponent * np.power(base, exponent - 1)
-    slope = np.where((base == 0) & (exponent < 1), np.inf, slope)
-    return np.where(exponent == 0, 0, slope)
+    slope = np.where((base == 0) & np.less(exponent, 1), np.inf, slope)
+    return np.where(np.equal(exponent, 0), 0, slope)
 
 
 def exponent_rule(base: ArrayLike, power: ArrayLike) -> np.ndarray:
@@ -44,7 +46,7 @@ def exponent_rule(base: ArrayLike, power: ArrayLike) -> np.ndarray:
     limit 0; elsewhere not a real number (nan).
     """
     base, power = np.asarray(base), np.asarray(power)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         slope = power * np.log(base)
     return np.where(base > 0, slope, np.where(power == 0, 0, np.nan))
 

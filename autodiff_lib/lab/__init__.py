@@ -22,6 +22,9 @@ Example:
     ['0.weight', '2.weight']
 """
 
+import importlib
+from types import ModuleType
+
 from autodiff_lib.lab import plots, recorders, statistics, training
 from autodiff_lib.lab.plots import *  # noqa: F403
 from autodiff_lib.lab.recorders import *  # noqa: F403
@@ -29,3 +32,10 @@ from autodiff_lib.lab.statistics import *  # noqa: F403
 from autodiff_lib.lab.training import *  # noqa: F403
 
 __all__ = [*statistics.__all__, *recorders.__all__, *training.__all__, *plots.__all__]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """``autodiff_lib.lab.experiments`` and ``autodiff_lib.lab.widgets``, imported on first use."""
+    if name in ("experiments", "widgets"):
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,19 @@
 - :mod:`.nn` (lesson 06): ``Neuron``, ``Layer``, ``MLP`` built from ``Value``.
 """
 
+import importlib
+from types import ModuleType
+
 from autodiff_lib.scalar.value import Value
 from autodiff_lib.scalar.viz import draw_graph
 
 __all__ = ["Value", "draw_graph"]
+
+_SUBMODULES = ("numerical", "symbolic", "forward", "viz", "value", "nn")
+
+
+def __getattr__(name: str) -> ModuleType:
+    """``autodiff_lib.scalar.nn`` and the other lessons' modules, imported on first use."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

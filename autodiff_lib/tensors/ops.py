@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from autodiff_lib.core.rules import exponent_rule, power_rule
 from autodiff_lib.tensors.function import (
     Array,
     Tensor,
@@ -192,19 +193,23 @@ def __rtruediv__(x: Tensor, other: Any) -> Tensor:
 
 @tensor_method
 def __pow__(x: Tensor, exponent: Any) -> Tensor:
-    r""":math:`a^p`; local derivatives :math:`p\,a^{p-1}` and :math:`a^p \ln a`."""
+    r""":math:`a^p`; local derivatives :math:`p\,a^{p-1}` and :math:`a^p \ln a`.
+
+    Both from :mod:`autodiff_lib.core.rules`, so the limits at :math:`a = 0` are those of
+    ``Value``: 0 for :math:`p = 0`, :math:`+\infty` for :math:`0 < p < 1`.
+    """
     if not isinstance(exponent, Tensor):
         p = exponent
         a = x.data
-        return record("Pow", a**p, (x,), lambda g: (g * p * a ** (p - 1),))
+        return record("Pow", a**p, (x,), lambda g: (g * power_rule(a, p),))
     a, b = x.data, exponent.data
     out = a**b
     need_a, need_b = x.requires_grad, exponent.requires_grad
 
     def vjp(g: Array) -> tuple[Array | None, Array | None]:
         return (
-            unbroadcast(g * b * a ** (b - 1), a.shape) if need_a else None,
-            unbroadcast(g * out * np.log(a), b.shape) if need_b else None,
+            unbroadcast(g * power_rule(a, b), a.shape) if need_a else None,
+            unbroadcast(g * exponent_rule(a, out), b.shape) if need_b else None,
         )
 
     return record("Pow", out, (x, exponent), vjp)
