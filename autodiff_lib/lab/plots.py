@@ -14,8 +14,13 @@ import numpy as np
 __all__ = [
     "plot_grad_flow",
     "axes_or_new",
+    "shown_norms",
+    "label_grad_norm_axes",
     "plot_grad_norms",
     "evenly_spaced",
+    "layers_to_show",
+    "label_activation_axes",
+    "layer_colors",
     "plot_activation_histograms",
     "plot_training_curves",
 ]
@@ -62,6 +67,23 @@ def axes_or_new(ax: Any, figsize: tuple[float, float] = (6, 4)) -> Any:
     return plt.subplots(figsize=figsize)[1]
 
 
+def shown_norms(norms: Mapping[str, float] | Sequence[float]) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(layers, norms, hidden)``: the layers (1 = next to the input) whose norm can be drawn
+    on a log scale, their norms, and how many were left out (overflowed, nan or zero)."""
+    values = np.asarray(list(norms.values()) if isinstance(norms, Mapping) else norms, float)
+    layers = np.arange(1, len(values) + 1)
+    shown = np.isfinite(values) & (values > 0)
+    return layers[shown], values[shown], int(np.sum(~shown))
+
+
+def label_grad_norm_axes(ax: Any, title: str = "Gradient norm per layer") -> None:
+    """The axes labels of every gradient-norm plot (the lessons' and the explorer's)."""
+    ax.set_yscale("log")
+    ax.set_xlabel("layer $l$ (1 = next to the input)")
+    ax.set_ylabel(r"$\|\partial L / \partial W^{(l)}\|_2$")
+    ax.set_title(title)
+
+
 def plot_grad_norms(
     norms: Mapping[str, float] | Sequence[float],
     ax: Any = None,
@@ -75,15 +97,11 @@ def plot_grad_norms(
     legend. Returns the axes.
     """
     ax = axes_or_new(ax)
-    values = np.asarray(list(norms.values()) if isinstance(norms, Mapping) else norms, float)
-    layers = np.arange(1, len(values) + 1)
-    shown = np.isfinite(values) & (values > 0)
-    if not np.all(shown):
-        label = f"{label or 'norms'} ({np.sum(~shown)} layers overflowed or zero)"
-    ax.semilogy(layers[shown], values[shown], marker="o", markersize=3, label=label)
-    ax.set_xlabel("layer $l$ (1 = next to the input)")
-    ax.set_ylabel(r"$\|\partial L / \partial W^{(l)}\|_2$")
-    ax.set_title(title)
+    layers, values, hidden = shown_norms(norms)
+    if hidden:
+        label = f"{label or 'norms'} ({hidden} layers overflowed or zero)"
+    ax.plot(layers, values, marker="o", markersize=3, label=label)
+    label_grad_norm_axes(ax, title)
     if label:
         ax.legend()
     return ax
@@ -99,6 +117,34 @@ def evenly_spaced(n_layers: int, max_layers: int) -> list[int]:
     return sorted({round(i) for i in np.linspace(0, n_layers - 1, min(max_layers, n_layers))})
 
 
+def layers_to_show(
+    activations: Mapping[str, np.ndarray], max_layers: int
+) -> list[tuple[int, np.ndarray]]:
+    """``(layer index, finite values)`` of up to ``max_layers`` evenly spaced layers."""
+    names = list(activations)
+    if not names:
+        raise ValueError("no activations to plot: record a forward pass first")
+    picked = []
+    for index in evenly_spaced(len(names), max_layers):
+        values = np.asarray(activations[names[index]], float).ravel()
+        picked.append((index, values[np.isfinite(values)]))
+    return picked
+
+
+def label_activation_axes(ax: Any) -> None:
+    """The axes labels of every activation histogram (the lessons' and the explorer's)."""
+    ax.set_xlabel("activation value $a^{(l)}$")
+    ax.set_ylabel("count")
+    ax.set_title("Activations per layer")
+
+
+def layer_colors(n: int) -> np.ndarray:
+    """Dark for shallow layers, light for deep ones (viridis), for ``n`` layers."""
+    from matplotlib import colormaps
+
+    return colormaps["viridis"](np.linspace(0, 0.9, n))
+
+
 def plot_activation_histograms(
     activations: Mapping[str, np.ndarray], ax: Any = None, bins: int = 40, max_layers: int = 6
 ) -> Any:
@@ -107,22 +153,12 @@ def plot_activation_histograms(
     Shallow layers are drawn dark, deep layers light, so a distribution that collapses with
     depth (to 0, or onto the asymptotes of a sigmoid) is visible at a glance. Returns the axes.
     """
-    import matplotlib.pyplot as plt
-
     ax = axes_or_new(ax)
-    names = list(activations)
-    if not names:
-        raise ValueError("no activations to plot: record a forward pass first")
-    picked = evenly_spaced(len(names), max_layers)
-    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(picked)))
-    for color, index in zip(colors, picked, strict=True):
-        values = np.asarray(activations[names[index]], float).ravel()
-        values = values[np.isfinite(values)]
+    picked = layers_to_show(activations, max_layers)
+    for color, (index, values) in zip(layer_colors(len(picked)), picked, strict=True):
         if values.size:
             ax.hist(values, bins=bins, histtype="step", color=color, label=f"layer {index + 1}")
-    ax.set_xlabel("activation value $a^{(l)}$")
-    ax.set_ylabel("count")
-    ax.set_title("Activations per layer")
+    label_activation_axes(ax)
     ax.legend(fontsize="small", loc="upper right")
     return ax
 

@@ -20,22 +20,33 @@ Example (in a notebook cell)::
 from __future__ import annotations
 
 import base64
+import inspect
 import io
 from typing import Any
 
 import ipywidgets as widgets
 import matplotlib.style
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from autodiff_lib.lab.experiments.builders import ACTIVATIONS, INITS, canonical_init
 from autodiff_lib.lab.experiments.flow import GradientFlowResult, gradient_flow
-from autodiff_lib.lab.plots import evenly_spaced
+from autodiff_lib.lab.plots import (
+    label_activation_axes,
+    label_grad_norm_axes,
+    layer_colors,
+    layers_to_show,
+    shown_norms,
+)
 
 MAX_DEPTH = 50
+# the settings that have a control; the others (width, batch, seed) stay as they started
+CONTROLS = ("depth", "activation", "init", "residual", "norm")
+# where the explorer starts when it differs from gradient_flow: a network small enough to redraw
+# in well under 300 ms, and the activation whose gradients vanish
+EXPLORER_DEFAULTS = {"activation": "sigmoid", "width": 32}
 # "No normalisation" needs a real value: ipywidgets 8 shows a Dropdown whose value is None
 # as "nothing selected" (a blank box). `settings` maps it back to None, as gradient_flow expects.
 NO_NORM = "none"
@@ -63,16 +74,12 @@ class GradientFlowFigure:
         self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.82, wspace=0.25)
         self.norms_ax, self.hist_ax = self.figure.subplots(1, 2)
         self.bins = bins
-        self.norms_ax.set_yscale("log")
+        label_grad_norm_axes(self.norms_ax)
         self.norms_ax.yaxis.set_minor_locator(NullLocator())
-        self.norms_ax.set_xlabel("layer $l$ (1 = next to the input)")
-        self.norms_ax.set_ylabel("gradient norm")
-        self.norms_ax.set_title("Gradient norm per layer")
+        self.norms_xlabel = self.norms_ax.get_xlabel()
         (self.norms_line,) = self.norms_ax.plot([], [], "o-", markersize=3)
-        self.hist_ax.set_xlabel("activation value")
-        self.hist_ax.set_ylabel("count")
-        self.hist_ax.set_title("Activations per layer")
-        colors = colormaps["viridis"](np.linspace(0, 0.9, max_layers))
+        label_activation_axes(self.hist_ax)
+        colors = layer_colors(max_layers)
         self.histograms = [self.hist_ax.stairs([0.0], [0.0, 1.0], color=color) for color in colors]
         self.title = self.figure.suptitle("")
 
@@ -80,29 +87,25 @@ class GradientFlowFigure:
         """Show ``result`` and return the figure as PNG bytes."""
         with matplotlib.style.context("default"):
             self._draw_norms(result.grad_norms)
-            self._draw_histograms(list(result.activations.values()))
+            self._draw_histograms(result.activations)
             self.title.set_text(result.title)
             buffer = io.BytesIO()
             self.figure.savefig(buffer, format="png")
         return buffer.getvalue()
 
     def _draw_norms(self, norms: np.ndarray) -> None:
-        layers = np.arange(1, len(norms) + 1)
-        shown = np.isfinite(norms) & (norms > 0)
-        self.norms_line.set_data(layers[shown], norms[shown])
-        hidden = len(norms) - int(shown.sum())
+        layers, values, hidden = shown_norms(norms)
+        self.norms_line.set_data(layers, values)
         note = f"{hidden} layers overflowed or zero, not shown" if hidden else ""
-        self.norms_ax.set_xlabel(f"layer $l$ (1 = next to the input) {note}".strip())
+        self.norms_ax.set_xlabel(f"{self.norms_xlabel} {note}".strip())
         self.norms_ax.relim()
         self.norms_ax.autoscale_view()
 
-    def _draw_histograms(self, activations: list[np.ndarray]) -> None:
-        picked = evenly_spaced(len(activations), len(self.histograms))
-        values = [np.asarray(activations[i], float).ravel() for i in picked]
-        values = [v[np.isfinite(v)] for v in values]
-        finite = np.concatenate(values)
+    def _draw_histograms(self, activations: dict[str, np.ndarray]) -> None:
+        picked = layers_to_show(activations, len(self.histograms))
+        finite = np.concatenate([values for _, values in picked])
         edges = np.histogram_bin_edges(finite if finite.size else [0.0], bins=self.bins)
-        for step, index, layer_values in zip(self.histograms, picked, values, strict=False):
+        for step, (index, layer_values) in zip(self.histograms, picked, strict=False):
             step.set_data(np.histogram(layer_values, bins=edges)[0], edges)
             step.set_label(f"layer {index + 1}")
             step.set_visible(True)
@@ -134,6 +137,7 @@ class GradientFlowExplorer(widgets.VBox):
         depth, activation, init, residual, norm: the controls (``IntSlider``, ``Dropdown``,
             ``Dropdown``, ``Checkbox``, ``Dropdown``); setting ``.value`` redraws.
         output: the ``Output`` holding the PNG.
+        fixed: the settings without a control (``width``, ``batch``, ``seed``).
         result: the :class:`~autodiff_lib.lab.experiments.GradientFlowResult` drawn last.
         png: the PNG bytes drawn last.
         redraws: how many times the plot was drawn (each control change draws once).
@@ -141,21 +145,14 @@ class GradientFlowExplorer(widgets.VBox):
             (``False`` recomputes every time, as the benchmark needs).
     """
 
-    def __init__(
-        self,
-        depth: int = 20,
-        activation: str = "sigmoid",
-        init: str = "pytorch_default",
-        residual: bool = False,
-        norm: str | None = None,
-        width: int = 32,
-        batch: int = 64,
-        seed: int = 0,
-        cache: bool = True,
-    ) -> None:
+    def __init__(self, cache: bool = True, **settings: Any) -> None:
+        chosen = inspect.signature(gradient_flow).bind(**{**EXPLORER_DEFAULTS, **settings})
+        chosen.apply_defaults()
+        start = chosen.arguments
+        depth, activation, init = start["depth"], start["activation"], start["init"]
         if not 1 <= depth <= MAX_DEPTH:
             raise ValueError(f"depth must be between 1 and {MAX_DEPTH}, got {depth}")
-        self.width, self.batch, self.seed = width, batch, seed
+        self.fixed = {name: value for name, value in start.items() if name not in CONTROLS}
         self.cache = cache
         self.depth = widgets.IntSlider(
             value=depth, min=1, max=MAX_DEPTH, description="depth", continuous_update=False
@@ -166,9 +163,11 @@ class GradientFlowExplorer(widgets.VBox):
         self.init = widgets.Dropdown(
             options=list(INITS), value=canonical_init(init), description="init"
         )
-        self.residual = widgets.Checkbox(value=residual, description="residual connections")
+        self.residual = widgets.Checkbox(
+            value=start["residual"], description="residual connections"
+        )
         self.norm = widgets.Dropdown(
-            options=NORM_OPTIONS, value=norm or NO_NORM, description="norm"
+            options=NORM_OPTIONS, value=start["norm"] or NO_NORM, description="norm"
         )
         self.output = widgets.Output()
         self.result: GradientFlowResult | None = None
@@ -177,7 +176,7 @@ class GradientFlowExplorer(widgets.VBox):
         self._cache: dict[tuple, tuple[GradientFlowResult, bytes]] = {}
         self._figure = new_gradient_flow_figure()
         self._holding = False
-        controls = [self.depth, self.activation, self.init, self.residual, self.norm]
+        controls = [getattr(self, name) for name in CONTROLS]
         super().__init__(
             [
                 widgets.HBox(controls[:3]),
@@ -191,14 +190,10 @@ class GradientFlowExplorer(widgets.VBox):
 
     @property
     def settings(self) -> dict[str, Any]:
-        """The current values of the controls."""
-        return {
-            "depth": self.depth.value,
-            "activation": self.activation.value,
-            "init": self.init.value,
-            "residual": self.residual.value,
-            "norm": None if self.norm.value == NO_NORM else self.norm.value,
-        }
+        """The current values of the controls, as :func:`gradient_flow` takes them."""
+        values = {name: getattr(self, name).value for name in CONTROLS}
+        values["norm"] = None if values["norm"] == NO_NORM else values["norm"]
+        return values
 
     def _on_change(self, change: dict[str, Any]) -> None:
         if not self._holding:
@@ -225,9 +220,7 @@ class GradientFlowExplorer(widgets.VBox):
         """Compute (or fetch from the cache) the current settings' result and draw it."""
         key = tuple(self.settings.values())
         if not self.cache or key not in self._cache:
-            result = gradient_flow(
-                **self.settings, width=self.width, batch=self.batch, seed=self.seed
-            )
+            result = gradient_flow(**self.settings, **self.fixed)
             self._cache[key] = (result, render_gradient_flow(result, self._figure))
         self.result, self.png = self._cache[key]
         self.output.outputs = (
@@ -244,18 +237,12 @@ class GradientFlowExplorer(widgets.VBox):
         return self.result
 
 
-def gradient_flow_explorer(
-    depth: int = 20,
-    activation: str = "sigmoid",
-    init: str = "pytorch_default",
-    residual: bool = False,
-    norm: str | None = None,
-    width: int = 32,
-    batch: int = 64,
-    seed: int = 0,
-    cache: bool = True,
-) -> GradientFlowExplorer:
-    """A :class:`GradientFlowExplorer` with these starting settings (see the module docs).
+def gradient_flow_explorer(cache: bool = True, **settings: Any) -> GradientFlowExplorer:
+    """A :class:`GradientFlowExplorer` starting from ``settings`` (see the module docs).
+
+    The settings are :func:`~autodiff_lib.lab.experiments.gradient_flow`'s (``depth``,
+    ``activation``, ``init``, ``residual``, ``norm``, ``width``, ``batch``, ``seed``), starting
+    from :data:`EXPLORER_DEFAULTS` where they differ.
 
     Example:
         >>> explorer = gradient_flow_explorer(depth=30, activation="tanh", init="xavier")
@@ -263,4 +250,4 @@ def gradient_flow_explorer(
         >>> explorer.result.depth
         50
     """
-    return GradientFlowExplorer(depth, activation, init, residual, norm, width, batch, seed, cache)
+    return GradientFlowExplorer(cache, **settings)

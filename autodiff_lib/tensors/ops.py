@@ -378,15 +378,9 @@ def var(
 
 
 @tensor_method
-def std(
-    x: Tensor,
-    dim: int | Sequence[int] | None = None,
-    unbiased: bool = True,
-    keepdim: bool = False,
-    correction: int | None = None,
-) -> Tensor:
-    """Standard deviation, the square root of :meth:`var`."""
-    return x.var(dim, unbiased, keepdim, correction).sqrt()
+def std(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """Standard deviation, the square root of :func:`var` (which takes the same arguments)."""
+    return var(x, *args, **kwargs).sqrt()
 
 
 def _extremum(x: Tensor, dim: int | None, keepdim: bool, pick: str) -> Tensor | MaxResult:
