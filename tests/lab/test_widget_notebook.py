@@ -20,7 +20,7 @@ from nbclient import NotebookClient
 from autodiff_lib.lab.experiments import gradient_flow
 from autodiff_lib.lab.widgets import new_gradient_flow_figure, render_gradient_flow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MASTER_08 = ROOT / "solutions" / "08_vanishing_gradients" / "08_vanishing_gradients.ipynb"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

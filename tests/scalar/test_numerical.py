@@ -5,15 +5,12 @@ from __future__ import annotations
 import cmath
 import math
 
-import matplotlib
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import autodiff_lib.scalar.numerical as num
-
-matplotlib.use("Agg")
 
 
 def test_the_four_quotients_on_exp_at_one() -> None:

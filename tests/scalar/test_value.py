@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from autodiff_lib import Value
 from autodiff_lib.scalar.numerical import central_difference, complex_step, relative_error
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def sigmoid_complex(z: complex) -> complex:

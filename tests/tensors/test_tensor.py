@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 from tensor_support import away_from_zero, leaf
 
-import autodiff_lib as torch
+import autodiff_lib as ad
 import autodiff_lib.tensors as T
 from autodiff_lib.tensors import Tensor, gradcheck
 from autodiff_lib.tensors.function import record
@@ -27,68 +27,68 @@ FAST = settings(max_examples=25, deadline=None)
 
 
 def test_deck_example_values():
-    x = torch.tensor(2.0, requires_grad=True)
-    y = torch.tensor(3.0, requires_grad=True)
+    x = ad.tensor(2.0, requires_grad=True)
+    y = ad.tensor(3.0, requires_grad=True)
     f = (x + y) * (x * y)
     f.backward()
     assert (f.item(), x.grad.item(), y.grad.item()) == (30.0, 21.0, 16.0)
 
 
 def test_default_dtypes_and_no_upcasting():
-    assert torch.tensor(1.0).dtype == torch.float32
-    assert torch.tensor([1, 2]).dtype == T.int64
-    assert torch.randn(2, 3).dtype == torch.float32
-    assert torch.zeros((2, 3), dtype=torch.float64).dtype == torch.float64
-    x = torch.randn(3, requires_grad=True)
+    assert ad.tensor(1.0).dtype == ad.float32
+    assert ad.tensor([1, 2]).dtype == T.int64
+    assert ad.randn(2, 3).dtype == ad.float32
+    assert ad.zeros((2, 3), dtype=ad.float64).dtype == ad.float64
+    x = ad.randn(3, requires_grad=True)
     y = (2.5 * x + 1) / 3.0 - 0.5 * x**2
-    assert y.dtype == torch.float32
+    assert y.dtype == ad.float32
     y.sum().backward()
-    assert x.grad.dtype == torch.float32
-    assert (torch.tensor(np.ones(2)) * 2.0).dtype == torch.float64  # numpy keeps its dtype
+    assert x.grad.dtype == ad.float32
+    assert (ad.tensor(np.ones(2)) * 2.0).dtype == ad.float64  # numpy keeps its dtype
 
 
 def test_dtype_conversion_is_differentiable_and_grad_keeps_the_leaf_dtype():
-    x = torch.tensor([1.0, 2.0], requires_grad=True)
-    y = x.double() * torch.tensor([3.0, 4.0], dtype=torch.float64)
-    assert y.dtype == torch.float64
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    y = x.double() * ad.tensor([3.0, 4.0], dtype=ad.float64)
+    assert y.dtype == ad.float64
     y.sum().backward()
-    assert x.grad.dtype == torch.float32 and x.grad.tolist() == [3.0, 4.0]
-    assert x.float() is x and x.to(torch.float32) is x
+    assert x.grad.dtype == ad.float32 and x.grad.tolist() == [3.0, 4.0]
+    assert x.float() is x and x.to(ad.float32) is x
 
 
 def test_shape_constructors_accept_ints_or_tuple():
-    assert torch.zeros(2, 3).shape == torch.zeros((2, 3)).shape == (2, 3)
-    assert torch.ones([4]).shape == (4,)
-    t = torch.randn(2, 5, requires_grad=True)
+    assert ad.zeros(2, 3).shape == ad.zeros((2, 3)).shape == (2, 3)
+    assert ad.ones([4]).shape == (4,)
+    t = ad.randn(2, 5, requires_grad=True)
     assert t.requires_grad and t.is_leaf and t.grad is None
 
 
 def test_manual_seed_makes_randn_reproducible():
-    torch.manual_seed(123)
-    a = torch.randn(4, 4)
-    torch.manual_seed(123)
-    assert np.array_equal(a.numpy(), torch.randn(4, 4).numpy())
-    assert not np.array_equal(a.numpy(), torch.randn(4, 4).numpy())
+    ad.manual_seed(123)
+    a = ad.randn(4, 4)
+    ad.manual_seed(123)
+    assert np.array_equal(a.numpy(), ad.randn(4, 4).numpy())
+    assert not np.array_equal(a.numpy(), ad.randn(4, 4).numpy())
 
 
 def test_integer_tensor_cannot_require_grad():
     with pytest.raises(RuntimeError, match="floating point"):
-        torch.tensor([1, 2], requires_grad=True)
+        ad.tensor([1, 2], requires_grad=True)
 
 
 def test_item_numpy_detach():
-    x = torch.tensor([[1.5]], requires_grad=True)
+    x = ad.tensor([[1.5]], requires_grad=True)
     assert x.item() == 1.5
     with pytest.raises(RuntimeError, match="detach"):
         x.numpy()
     d = x.detach()
     assert not d.requires_grad and d.numpy() is x.data
     with pytest.raises(ValueError):
-        torch.tensor([1.0, 2.0]).item()
+        ad.tensor([1.0, 2.0]).item()
 
 
 def test_repr_shows_grad_fn_and_requires_grad():
-    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
     assert "requires_grad=True" in repr(x)
     assert "grad_fn=<MulBackward>" in repr(x * 2)
     assert (x * 2).grad_fn.name() == "MulBackward"
@@ -181,14 +181,14 @@ def test_unary_ops_gradcheck(shape, op):
 
 
 def test_sigmoid_is_stable_for_large_inputs():
-    x = torch.tensor([-1000.0, 0.0, 1000.0], requires_grad=True)
+    x = ad.tensor([-1000.0, 0.0, 1000.0], requires_grad=True)
     y = x.sigmoid()
     y.sum().backward()
     assert np.allclose(y.data, [0.0, 0.5, 1.0]) and np.allclose(x.grad.data, [0.0, 0.25, 0.0])
 
 
 def test_relu_and_clamp_gradients_at_their_kinks_follow_pytorch():
-    x = torch.tensor([-1.0, 0.0, 1.0], requires_grad=True)
+    x = ad.tensor([-1.0, 0.0, 1.0], requires_grad=True)
     x.relu().sum().backward()
     assert x.grad.tolist() == [0.0, 0.0, 1.0]
     x.grad = None
@@ -223,7 +223,7 @@ def test_reductions_gradcheck(shape, keepdim, data):
 
 
 def test_sum_over_several_dims_and_max_indices():
-    x = torch.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    x = ad.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
     assert x.sum(dim=(0, 2)).tolist() == [60.0, 92.0, 124.0]
     values, indices = x.max(dim=1)
     assert indices.tolist() == [[2] * 4] * 2 and values.shape == (2, 4)
@@ -231,7 +231,7 @@ def test_sum_over_several_dims_and_max_indices():
 
 
 def test_full_max_shares_gradient_among_ties():
-    x = torch.tensor([1.0, 3.0, 3.0], requires_grad=True)
+    x = ad.tensor([1.0, 3.0, 3.0], requires_grad=True)
     x.max().backward()
     assert x.grad.tolist() == [0.0, 0.5, 0.5]
 
@@ -260,7 +260,7 @@ def test_matmul_gradcheck_all_ranks(case):
 
 def test_matmul_skips_gradient_of_constant_operand():
     w = leaf((4, 3))
-    x = torch.tensor(np.ones((2, 4)), dtype=torch.float64)
+    x = ad.tensor(np.ones((2, 4)), dtype=ad.float64)
     (x @ w).sum().backward()
     assert x.grad is None and np.allclose(w.grad.data, 2.0)
 
@@ -270,7 +270,7 @@ def test_shape_ops_gradcheck():
     for fn in (
         lambda t: t.reshape(4, 6),
         lambda t: t.view(-1),
-        lambda t: t.reshape((3, 8)) * torch.tensor(np.arange(8.0)),
+        lambda t: t.reshape((3, 8)) * ad.tensor(np.arange(8.0)),
         lambda t: t.transpose(0, 2),
         lambda t: t.permute(2, 0, 1),
         lambda t: t.flatten(1),
@@ -284,29 +284,29 @@ def test_shape_ops_gradcheck():
 
 def test_indexing_gradcheck_slices_masks_and_repeated_integer_arrays():
     x = leaf((4, 5), seed=7)
-    rows = torch.tensor([0, 2, 2, 3])
+    rows = ad.tensor([0, 2, 2, 3])
     for fn in (
         lambda t: t[1],
         lambda t: t[1:3, ::2],
         lambda t: t[..., -1],
         lambda t: t[:, None, 2],
         lambda t: t[rows],
-        lambda t: t[rows, torch.tensor([1, 1, 4, 0])],
+        lambda t: t[rows, ad.tensor([1, 1, 4, 0])],
         lambda t: t[[0, 0, 1]],
         lambda t: t[t.data > 0],
     ):
         assert gradcheck(fn, [x])
     # a repeated index collects the gradient of every use
     x.grad = None
-    x[torch.tensor([2, 2, 2])].sum().backward()
+    x[ad.tensor([2, 2, 2])].sum().backward()
     assert np.allclose(x.grad.data[2], 3.0) and np.allclose(x.grad.data[[0, 1, 3]], 0.0)
 
 
 def test_cat_and_stack_gradcheck():
     a, b, c = leaf((2, 3), seed=8), leaf((1, 3), seed=9), leaf((2, 3), seed=10)
-    assert torch.cat([a, b], dim=0).shape == (3, 3)
-    assert gradcheck(lambda p, q: torch.cat([p, q, p], dim=0), [a, b])
-    assert gradcheck(lambda p, q: torch.cat([p, q], dim=-1), [a, c])
+    assert ad.cat([a, b], dim=0).shape == (3, 3)
+    assert gradcheck(lambda p, q: ad.cat([p, q, p], dim=0), [a, b])
+    assert gradcheck(lambda p, q: ad.cat([p, q], dim=-1), [a, c])
     assert gradcheck(lambda p, q: T.stack([p, q], dim=1), [a, c])
 
 
@@ -316,7 +316,7 @@ def test_cat_and_stack_gradcheck():
 
 
 def test_gradients_accumulate_across_backward_calls_until_zeroed():
-    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
     (x * x).sum().backward()
     (x * x).sum().backward()
     assert x.grad.tolist() == [4.0, 8.0]
@@ -326,22 +326,22 @@ def test_gradients_accumulate_across_backward_calls_until_zeroed():
 
 
 def test_a_variable_used_twice_gets_both_contributions():
-    x = torch.tensor(3.0, requires_grad=True)
+    x = ad.tensor(3.0, requires_grad=True)
     y = x * x + x  # dy/dx = 2x + 1
     y.backward()
     assert x.grad.item() == 7.0
 
 
 def test_subtraction_gradient_sign():
-    a = torch.tensor(5.0, requires_grad=True)
-    b = torch.tensor(2.0, requires_grad=True)
+    a = ad.tensor(5.0, requires_grad=True)
+    b = ad.tensor(2.0, requires_grad=True)
     (a - b).backward()
     assert (a.grad.item(), b.grad.item()) == (1.0, -1.0)
 
 
 def test_two_leaves_never_share_one_gradient_array():
-    a = torch.tensor([1.0, 2.0], requires_grad=True)
-    b = torch.tensor([3.0, 4.0], requires_grad=True)
+    a = ad.tensor([1.0, 2.0], requires_grad=True)
+    b = ad.tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward()
     assert a.grad.data is not b.grad.data
     (a * 2).sum().backward()  # accumulating into a.grad must leave b.grad alone
@@ -349,7 +349,7 @@ def test_two_leaves_never_share_one_gradient_array():
 
 
 def test_backward_twice_raises_unless_graph_retained():
-    x = torch.tensor(2.0, requires_grad=True)
+    x = ad.tensor(2.0, requires_grad=True)
     y = x**3
     y.backward(retain_graph=True)
     y.backward()
@@ -359,18 +359,18 @@ def test_backward_twice_raises_unless_graph_retained():
 
 
 def test_backward_with_explicit_gradient_and_scalar_requirement():
-    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x = ad.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = x * x
     with pytest.raises(RuntimeError, match="scalar"):
         y.backward()
-    y.backward(torch.tensor([1.0, 0.0, -1.0]))
+    y.backward(ad.tensor([1.0, 0.0, -1.0]))
     assert x.grad.tolist() == [2.0, 0.0, -6.0]
     with pytest.raises(RuntimeError, match="does not require grad"):
-        torch.tensor(1.0).backward()
+        ad.tensor(1.0).backward()
 
 
 def test_deep_chain_has_no_recursion_limit():
-    x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    x = ad.tensor(1.0, dtype=ad.float64, requires_grad=True)
     y = x
     for _ in range(10000):  # micrograd's recursive sort fails near 1000
         y = y * 1.0001
@@ -382,7 +382,7 @@ def test_graph_has_no_reference_cycles():
     """Freed by reference counting alone: the garbage collector never has to scan graphs."""
     gc.disable()
     try:
-        x = torch.randn(3, requires_grad=True)
+        x = ad.randn(3, requires_grad=True)
         middle = (x * 2).sigmoid()
         watch = weakref.ref(middle.data)
         loss = (middle * x).sum()
@@ -394,7 +394,7 @@ def test_graph_has_no_reference_cycles():
 
 
 def test_intermediate_arrays_are_freed_when_no_vjp_needs_them():
-    x = torch.randn(4, requires_grad=True)
+    x = ad.randn(4, requires_grad=True)
     z = x * 2
     watch = weakref.ref(z.data)
     y = z.sigmoid()  # sigmoid's VJP keeps its output, not its input
@@ -406,7 +406,7 @@ def test_intermediate_arrays_are_freed_when_no_vjp_needs_them():
 
 
 def test_retained_tensor_dropped_before_backward_is_harmless():
-    x = torch.randn(3, requires_grad=True)
+    x = ad.randn(3, requires_grad=True)
     h = x * 3
     h.retain_grad()
     y = (h * h).sum()
@@ -416,17 +416,17 @@ def test_retained_tensor_dropped_before_backward_is_harmless():
 
 
 def test_no_grad_works_as_a_decorator():
-    @torch.no_grad()
+    @ad.no_grad()
     def doubled(t):
         return t * 2
 
-    x = torch.ones(2, requires_grad=True)
+    x = ad.ones(2, requires_grad=True)
     assert not doubled(x).requires_grad and (x * 2).requires_grad
 
 
 def test_no_grad_and_grad_mode_switches():
-    x = torch.tensor(1.0, requires_grad=True)
-    with torch.no_grad():
+    x = ad.tensor(1.0, requires_grad=True)
+    with ad.no_grad():
         y = x * 2
         assert not T.is_grad_enabled()
         with T.enable_grad():
@@ -436,34 +436,34 @@ def test_no_grad_and_grad_mode_switches():
 
 
 def test_inplace_update_of_leaf_needs_no_grad():
-    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    w = ad.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="in-place"):
         w -= 1.0
-    with torch.no_grad():
+    with ad.no_grad():
         w -= 1.0
-        w.mul_(2.0).add_(torch.tensor([1.0, 1.0]), alpha=0.5)
+        w.mul_(2.0).add_(ad.tensor([1.0, 1.0]), alpha=0.5)
     assert w.tolist() == [0.5, 2.5] and w.requires_grad
 
 
 def test_setitem_assigns_in_place_outside_the_graph():
-    x = torch.zeros(2, 3)
+    x = ad.zeros(2, 3)
     x[0] = 1.0
-    x[1, torch.tensor([0, 2])] = torch.tensor([5.0, 6.0])
+    x[1, ad.tensor([0, 2])] = ad.tensor([5.0, 6.0])
     assert x.tolist() == [[1.0, 1.0, 1.0], [5.0, 0.0, 6.0]]
-    w = torch.zeros(2, requires_grad=True)
+    w = ad.zeros(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="in-place"):
         w[0] = 1.0
 
 
 def test_detached_branch_gets_no_gradient():
-    x = torch.tensor(2.0, requires_grad=True)
+    x = ad.tensor(2.0, requires_grad=True)
     y = x * x.detach()  # treats the second factor as a constant
     y.backward()
     assert x.grad.item() == 2.0
 
 
 def test_tensor_hooks_see_and_can_replace_gradients():
-    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
     h = x * 3
     seen = []
     handle = h.register_hook(lambda g: seen.append(g.tolist()))
@@ -479,7 +479,7 @@ def test_tensor_hooks_see_and_can_replace_gradients():
 
 
 def test_comparisons_give_bool_tensors_without_grad():
-    x = torch.tensor([1.0, -2.0], requires_grad=True)
+    x = ad.tensor([1.0, -2.0], requires_grad=True)
     mask = x > 0
     assert mask.dtype == np.bool_ and mask.tolist() == [True, False] and not mask.requires_grad
     assert (x == x).tolist() == [True, True]
@@ -495,7 +495,7 @@ def test_gradcheck_reports_a_wrong_vjp_at_the_element_it_gets_wrong():
         a = t.data
         return record("WrongSquare", a * a, (t,), lambda g: (g * a,))  # should be 2a
 
-    constant = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    constant = ad.tensor([1.0, 2.0, 3.0], dtype=ad.float64)
     x = leaf((3,))
     report = gradcheck(lambda c, t: c * wrong_square(t), [constant, x])
     assert not report and "FAILED" in str(report)
@@ -504,4 +504,4 @@ def test_gradcheck_reports_a_wrong_vjp_at_the_element_it_gets_wrong():
     assert report.numerical == pytest.approx(2 * report.analytic, rel=1e-6)
     assert report.analytic != 0 and x.data[worst] != 0
     with pytest.raises(ValueError, match="float64"):
-        gradcheck(lambda t: t * 2, [torch.randn(2, requires_grad=True)])
+        gradcheck(lambda t: t * 2, [ad.randn(2, requires_grad=True)])

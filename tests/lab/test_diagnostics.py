@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import autodiff_lib as ad  # noqa: E402
-from autodiff_lib import lab, nn, optim  # noqa: E402
-from autodiff_lib.data import DataLoader, make_moons  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+import autodiff_lib as ad
+from autodiff_lib import lab, nn, optim
+from autodiff_lib.data import DataLoader, make_moons
 
 
 def small_model(activation: nn.Module | None = None) -> nn.Sequential:

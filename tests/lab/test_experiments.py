@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import autodiff_lib as ad  # noqa: E402
-from autodiff_lib import nn  # noqa: E402
-from autodiff_lib.data import load_deck_dataset  # noqa: E402
-from autodiff_lib.lab import experiments as ex  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
+import autodiff_lib as ad
+from autodiff_lib import nn
+from autodiff_lib.data import load_deck_dataset
+from autodiff_lib.lab import experiments as ex
 
 # ---- the deck's Linear(1, 1) chain --------------------------------------------------------------
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
-from pathlib import Path
 
 import ipywidgets as widgets
 import matplotlib
@@ -18,9 +16,9 @@ from autodiff_lib.lab.widgets import (
     new_gradient_flow_figure,
     render_gradient_flow,
 )
+from benchmarks import bench_widgets
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_widgets.py"
 
 
 @pytest.fixture
@@ -147,11 +145,8 @@ def test_bad_starting_values_are_refused():
 
 
 def test_bench_widgets_quick_mode_runs(capsys):
-    spec = importlib.util.spec_from_file_location("bench_widgets", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    medians = bench.main(["--quick", "--threads", "1"])
-    assert set(medians) == set(bench.CONFIGURATIONS)
+    medians = bench_widgets.main(["--quick", "--threads", "1"])
+    assert set(medians) == set(bench_widgets.CONFIGURATIONS)
     for times in medians.values():
         assert all(seconds > 0 for seconds in times.values())
     out = capsys.readouterr().out

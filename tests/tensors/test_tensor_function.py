@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-import autodiff_lib as torch
+import autodiff_lib as ad
 from autodiff_lib.tensors.function import Tensor, record, tensor_method, unbroadcast
 
 
@@ -16,19 +16,19 @@ def scaled_sinh(x: Tensor, scale: float = 1.0) -> Tensor:
 
 
 def test_a_new_op_is_a_function_a_method_and_differentiable():
-    x = torch.tensor([0.5, -1.0], dtype=torch.float64, requires_grad=True)
+    x = ad.tensor([0.5, -1.0], dtype=ad.float64, requires_grad=True)
     y = x.scaled_sinh(2.0)
     assert np.allclose(y.data, 2 * np.sinh([0.5, -1.0]))
     assert y.grad_fn.name() == "ScaledSinhBackward"
     assert np.array_equal(scaled_sinh(x, 2.0).data, y.data)
-    assert torch.gradcheck(lambda t: t.scaled_sinh(3.0) * t, [x])
+    assert ad.gradcheck(lambda t: t.scaled_sinh(3.0) * t, [x])
 
 
 def test_record_builds_no_graph_without_grad_or_inside_no_grad():
-    x = torch.tensor([1.0, 2.0])
+    x = ad.tensor([1.0, 2.0])
     assert scaled_sinh(x).grad_fn is None and not scaled_sinh(x).requires_grad
-    w = torch.tensor([1.0, 2.0], requires_grad=True)
-    with torch.no_grad():
+    w = ad.tensor([1.0, 2.0], requires_grad=True)
+    with ad.no_grad():
         assert scaled_sinh(w).grad_fn is None
 
 
@@ -40,9 +40,9 @@ def test_a_binary_op_with_broadcasting_needs_only_unbroadcast():
 
         return record("WeightedSum", 2 * a.data + 3 * b.data, (a, b), vjp)
 
-    a = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
-    b = torch.randn(3, dtype=torch.float64, requires_grad=True)
-    assert torch.gradcheck(lambda p, q: p.weighted_sum(q), [a, b])
+    a = ad.randn(4, 3, dtype=ad.float64, requires_grad=True)
+    b = ad.randn(3, dtype=ad.float64, requires_grad=True)
+    assert ad.gradcheck(lambda p, q: p.weighted_sum(q), [a, b])
     b.grad = None  # gradcheck ran backward once
     a.weighted_sum(b).sum().backward()
     assert np.allclose(b.grad.data, 3 * 4)

@@ -3,16 +3,10 @@ live in the benchmark and docs/library-tensor.md)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_tensor.py"
+from benchmarks import bench_tensor as bench
 
 
 def test_bench_tensor_quick_runs_every_implementation(capsys):
-    spec = importlib.util.spec_from_file_location("bench_tensor", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
     results = bench.main(["--quick", "--threads", "1"])
     assert set(results) == {"deep_mlp", "sigmoid20"}
     for medians in results.values():

@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import array_shapes
 from tensor_support import away_from_zero as _away_from_zero
 from tensor_support import leaf
 
-import autodiff_lib as torch
+import autodiff_lib as ad
 import autodiff_lib.nn as nn
 import autodiff_lib.nn.functional as F
 import autodiff_lib.tensors as T
@@ -61,7 +61,7 @@ def test_activation_functions_gradcheck(shape, name):
 
 
 def test_activation_values():
-    x = torch.tensor([-2.0, 0.0, 3.0], dtype=torch.float64)
+    x = ad.tensor([-2.0, 0.0, 3.0], dtype=ad.float64)
     assert F.leaky_relu(x).tolist() == [-0.02, 0.0, 3.0]
     assert np.allclose(F.elu(x).data, [math.exp(-2) - 1, 0.0, 3.0])
     assert np.allclose(
@@ -86,7 +86,7 @@ def test_softmax_and_log_softmax_gradcheck(shape, data):
 
 
 def test_log_softmax_is_stable_for_huge_logits():
-    x = torch.tensor([[1000.0, 0.0, -1000.0]], dtype=torch.float64)
+    x = ad.tensor([[1000.0, 0.0, -1000.0]], dtype=ad.float64)
     out = F.log_softmax(x, dim=1)
     assert np.all(np.isfinite(out.data)) and np.isclose(out.data[0, 0], 0.0)
 
@@ -94,7 +94,7 @@ def test_log_softmax_is_stable_for_huge_logits():
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_cross_entropy_gradcheck_and_value(reduction):
     logits = leaf((5, 4), seed=1)
-    target = torch.tensor([0, 3, 1, 1, 2])
+    target = ad.tensor([0, 3, 1, 1, 2])
     expected = -F.log_softmax(logits, 1).data[np.arange(5), target.data]
     loss = F.cross_entropy(logits, target, reduction=reduction)
     reduce = {"mean": np.mean, "sum": np.sum, "none": lambda v: v}[reduction]
@@ -104,13 +104,13 @@ def test_cross_entropy_gradcheck_and_value(reduction):
 
 def test_cross_entropy_unbatched_and_bad_targets():
     logits = leaf((4,))
-    assert gradcheck(lambda t: F.cross_entropy(t, torch.tensor(2)), [logits])
+    assert gradcheck(lambda t: F.cross_entropy(t, ad.tensor(2)), [logits])
     with pytest.raises(IndexError):
-        F.cross_entropy(leaf((2, 3)), torch.tensor([0, 3]))
+        F.cross_entropy(leaf((2, 3)), ad.tensor([0, 3]))
     with pytest.raises(TypeError, match="integer"):
-        F.cross_entropy(leaf((2, 3)), torch.tensor([0.0, 1.0]))
+        F.cross_entropy(leaf((2, 3)), ad.tensor([0.0, 1.0]))
     with pytest.raises(ValueError, match="reduction"):
-        F.cross_entropy(leaf((2, 3)), torch.tensor([0, 1]), reduction="avg")
+        F.cross_entropy(leaf((2, 3)), ad.tensor([0, 1]), reduction="avg")
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -136,8 +136,8 @@ def test_batch_norm_training_gradcheck(shape):
 
 def test_batch_norm_eval_gradcheck_uses_running_stats():
     x, w, b = leaf((4, 3), seed=10), leaf((3,), seed=11), leaf((3,), seed=12)
-    rm = torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64)
-    rv = torch.tensor([1.5, 0.5, 2.0], dtype=torch.float64)
+    rm = ad.tensor([0.1, -0.2, 0.3], dtype=ad.float64)
+    rv = ad.tensor([1.5, 0.5, 2.0], dtype=ad.float64)
     out = F.batch_norm(x, rm, rv, w, b, training=False)
     expected = (x.data - rm.data) / np.sqrt(rv.data + 1e-5) * w.data + b.data
     assert np.allclose(out.data, expected)
@@ -172,12 +172,12 @@ def test_layer_norm_gradcheck(shape, normalized):
     ],
 )
 def test_modules_gradcheck(make):
-    torch.manual_seed(0)
+    ad.manual_seed(0)
     check_module(make(), away_from_zero((5, 3), seed=16))
 
 
 def test_batchnorm_eval_mode_module_gradcheck():
-    torch.manual_seed(0)
+    ad.manual_seed(0)
     bn = nn.BatchNorm1d(3).double()
     bn(leaf((8, 3), seed=17))  # one training step moves the running statistics
     bn.eval()
@@ -186,7 +186,7 @@ def test_batchnorm_eval_mode_module_gradcheck():
 
 @pytest.mark.parametrize("cell_type", [nn.RNNCell, nn.LSTMCell, nn.GRUCell])
 def test_recurrent_cells_gradcheck(cell_type):
-    torch.manual_seed(0)
+    ad.manual_seed(0)
     cell = cell_type(3, 2).double()
     x, h = leaf((4, 3), seed=19), leaf((4, 2), seed=20)
     params = list(cell.parameters())
@@ -198,7 +198,7 @@ def test_recurrent_cells_gradcheck(cell_type):
 
 
 def test_recurrent_cells_shapes_names_and_defaults():
-    torch.manual_seed(0)
+    ad.manual_seed(0)
     lstm = nn.LSTMCell(3, 5)
     assert [(n, p.shape) for n, p in lstm.named_parameters()] == [
         ("weight_ih", (20, 3)),
@@ -207,16 +207,16 @@ def test_recurrent_cells_shapes_names_and_defaults():
         ("bias_hh", (20,)),
     ]
     assert all(np.abs(p.data).max() <= 1 / math.sqrt(5) for p in lstm.parameters())
-    h, c = lstm(torch.randn(3))  # unbatched input, zero initial state
+    h, c = lstm(ad.randn(3))  # unbatched input, zero initial state
     assert h.shape == c.shape == (5,)
-    assert nn.GRUCell(3, 4)(torch.randn(2, 3)).shape == (2, 4)
-    assert nn.RNNCell(3, 4, nonlinearity="relu")(torch.randn(2, 3)).data.min() >= 0
+    assert nn.GRUCell(3, 4)(ad.randn(2, 3)).shape == (2, 4)
+    assert nn.RNNCell(3, 4, nonlinearity="relu")(ad.randn(2, 3)).data.min() >= 0
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNNCell(3, 4, nonlinearity="sigmoid")
 
 
 def test_loss_modules():
-    logits, target = leaf((4, 3)), torch.tensor([0, 1, 2, 1])
+    logits, target = leaf((4, 3)), ad.tensor([0, 1, 2, 1])
     assert np.isclose(
         nn.CrossEntropyLoss()(logits, target).item(), F.cross_entropy(logits, target).item()
     )
@@ -231,7 +231,7 @@ def test_loss_modules():
 
 def test_batchnorm_running_statistics_and_modes():
     bn = nn.BatchNorm1d(2, momentum=0.5)
-    x = torch.tensor([[1.0, 10.0], [3.0, 20.0], [5.0, 60.0]])
+    x = ad.tensor([[1.0, 10.0], [3.0, 20.0], [5.0, 60.0]])
     y = bn(x)
     assert np.allclose(y.data.mean(axis=0), 0.0, atol=1e-6)
     assert np.allclose(y.data.var(axis=0), 1.0, atol=1e-4)  # biased variance normalises
@@ -251,14 +251,14 @@ def test_batchnorm_without_running_stats_or_affine():
     bn = nn.BatchNorm1d(3, affine=False, track_running_stats=False)
     assert list(bn.parameters()) == [] and bn.running_mean is None
     bn.eval()  # still uses batch statistics
-    assert np.allclose(bn(torch.randn(10, 3)).data.mean(axis=0), 0.0, atol=1e-5)
+    assert np.allclose(bn(ad.randn(10, 3)).data.mean(axis=0), 0.0, atol=1e-5)
 
 
 def test_batchnorm_errors():
     with pytest.raises(ValueError, match="more than 1 value"):
-        nn.BatchNorm1d(3)(torch.randn(1, 3))
+        nn.BatchNorm1d(3)(ad.randn(1, 3))
     with pytest.raises(ValueError, match="expects input"):
-        nn.BatchNorm1d(3)(torch.randn(4, 5))
+        nn.BatchNorm1d(3)(ad.randn(4, 5))
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,8 +271,8 @@ class TwoLayer(nn.Module):
         super().__init__()
         self.body = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.ReLU())
         self.head = nn.Linear(3, 2)
-        self.scale = nn.Parameter(torch.ones(1))
-        self.not_a_param = torch.ones(2)
+        self.scale = nn.Parameter(ad.ones(1))
+        self.not_a_param = ad.ones(2)
 
     def forward(self, x):
         return self.head(self.body(x)) * self.scale
@@ -316,7 +316,7 @@ def test_shared_module_counts_once():
 def test_assigning_before_init_is_a_clear_error():
     class Broken(nn.Module):
         def __init__(self):
-            self.w = nn.Parameter(torch.ones(1))
+            self.w = nn.Parameter(ad.ones(1))
 
     with pytest.raises(AttributeError, match="super"):
         Broken()
@@ -328,25 +328,25 @@ def test_train_eval_zero_grad_and_dtype_conversion():
     model.eval()
     assert not model.training and not model.body[1].training
     model.train()
-    model(torch.randn(5, 4)).sum().backward()
+    model(ad.randn(5, 4)).sum().backward()
     assert all(p.grad is not None for p in model.parameters())
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
     model.double()
-    assert all(p.dtype == torch.float64 for p in model.parameters())
-    assert model.body[1].running_var.dtype == torch.float64
+    assert all(p.dtype == ad.float64 for p in model.parameters())
+    assert model.body[1].running_var.dtype == ad.float64
     assert model.body[1].num_batches_tracked.dtype == T.int64
 
 
 def test_state_dict_round_trip_with_numpy_arrays():
-    torch.manual_seed(1)
+    ad.manual_seed(1)
     a, b = TwoLayer(), TwoLayer()
-    a(torch.randn(6, 4))  # moves BatchNorm running statistics
+    a(ad.randn(6, 4))  # moves BatchNorm running statistics
     state = a.state_dict()
     assert list(state)[:3] == ["scale", "body.0.weight", "body.0.bias"]
     assert "body.1.running_mean" in state and isinstance(state["head.weight"], np.ndarray)
     b.load_state_dict(state)
-    x = torch.randn(3, 4)
+    x = ad.randn(3, 4)
     a.eval(), b.eval()
     assert np.array_equal(a(x).data, b(x).data)
     state["head.weight"][...] = 0  # a copy: the model is not changed through it
@@ -367,31 +367,31 @@ def test_module_list_and_repr():
 
 
 def test_forward_hooks_record_activations_without_changing_the_model():
-    torch.manual_seed(0)
+    ad.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2))
     seen = {}
     handles = [
         layer.register_forward_hook(lambda m, inp, out, name=name: seen.__setitem__(name, out))
         for name, layer in model.named_children()
     ]
-    y = model(torch.randn(5, 4))
+    y = model(ad.randn(5, 4))
     assert sorted(seen) == ["0", "1", "2"] and seen["2"] is y
     for h in handles:
         h.remove()
     seen.clear()
-    model(torch.randn(5, 4))
+    model(ad.randn(5, 4))
     assert seen == {}
 
 
 def test_full_backward_hooks_give_per_layer_gradients():
-    torch.manual_seed(0)
+    ad.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2))
     grads = {}
     for name, layer in model.named_children():
         layer.register_full_backward_hook(
             lambda m, gin, gout, name=name: grads.__setitem__(name, (gin, gout))
         )
-    x = torch.randn(5, 4)
+    x = ad.randn(5, 4)
     out = model(x)
     h = model[1](model[0](x))
     h.retain_grad()
@@ -405,11 +405,11 @@ def test_full_backward_hooks_give_per_layer_gradients():
 def test_forward_pre_hook_can_replace_inputs():
     layer = nn.Identity()
     layer.register_forward_pre_hook(lambda m, inputs: inputs[0] * 2)
-    assert layer(torch.ones(2)).tolist() == [2.0, 2.0]
+    assert layer(ad.ones(2)).tolist() == [2.0, 2.0]
 
 
 def test_backward_hook_on_a_cell_with_two_tensor_inputs_and_tuple_output():
-    torch.manual_seed(0)
+    ad.manual_seed(0)
     cell = nn.LSTMCell(3, 2).double()
     calls = []
     cell.register_full_backward_hook(lambda m, gin, gout: calls.append((gin, gout)))
@@ -425,7 +425,7 @@ def test_backward_hook_on_a_cell_with_two_tensor_inputs_and_tuple_output():
 def test_backward_hook_must_not_return_a_value():
     layer = nn.Linear(2, 2)
     layer.register_full_backward_hook(lambda m, gin, gout: gin)
-    x = torch.randn(3, 2, requires_grad=True)
+    x = ad.randn(3, 2, requires_grad=True)
     with pytest.raises(RuntimeError, match="return None"):
         layer(x).sum().backward()
 
@@ -436,7 +436,7 @@ def test_backward_hook_must_not_return_a_value():
 
 
 def test_linear_default_init_bounds_and_shape():
-    torch.manual_seed(0)
+    ad.manual_seed(0)
     layer = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)
     assert layer.weight.shape == (300, 400) and layer.bias.shape == (300,)
@@ -477,8 +477,8 @@ def test_calculate_gain_table():
     ],
 )
 def test_init_statistics(init_fn, expected_std, bound):
-    torch.manual_seed(0)
-    w = nn.Parameter(torch.zeros(200, 300))  # fan_in 300, fan_out 200
+    ad.manual_seed(0)
+    w = nn.Parameter(ad.zeros(200, 300))  # fan_in 300, fan_out 200
     assert init_fn(w) is w
     assert np.isclose(w.data.std(), expected_std, rtol=0.02)
     if bound is not None:
@@ -486,21 +486,21 @@ def test_init_statistics(init_fn, expected_std, bound):
 
 
 def test_constant_inits_and_fan_errors():
-    w = nn.Parameter(torch.zeros(3, 4))
+    w = nn.Parameter(ad.zeros(3, 4))
     assert np.all(nn.init.ones_(w).data == 1) and np.all(nn.init.constant_(w, 2.5).data == 2.5)
     assert np.all(nn.init.zeros_(w).data == 0)
     with pytest.raises(ValueError, match="fewer than 2"):
-        nn.init.xavier_uniform_(nn.Parameter(torch.zeros(5)))
-    w3 = nn.Parameter(torch.zeros(8, 4, 3))  # fan_in = 4 * 3
-    torch.manual_seed(0)
+        nn.init.xavier_uniform_(nn.Parameter(ad.zeros(5)))
+    w3 = nn.Parameter(ad.zeros(8, 4, 3))  # fan_in = 4 * 3
+    ad.manual_seed(0)
     nn.init.kaiming_uniform_(w3, nonlinearity="linear")
     assert np.abs(w3.data).max() <= math.sqrt(3 / 12)
 
 
 def test_init_functions_are_reproducible_with_manual_seed():
-    torch.manual_seed(7)
+    ad.manual_seed(7)
     a = nn.Linear(5, 5).weight.data.copy()
-    torch.manual_seed(7)
+    ad.manual_seed(7)
     assert np.array_equal(a, nn.Linear(5, 5).weight.data)
 
 
@@ -510,13 +510,13 @@ def test_init_functions_are_reproducible_with_manual_seed():
 
 
 def test_clip_grad_norm_scales_all_gradients_together():
-    a = nn.Parameter(torch.zeros(2))
-    b = nn.Parameter(torch.zeros(1))
-    a.grad, b.grad = torch.tensor([3.0, 0.0]), torch.tensor([4.0])
+    a = nn.Parameter(ad.zeros(2))
+    b = nn.Parameter(ad.zeros(1))
+    a.grad, b.grad = ad.tensor([3.0, 0.0]), ad.tensor([4.0])
     total = nn.utils.clip_grad_norm_([a, b], max_norm=1.0)
     assert np.isclose(total.item(), 5.0)
     assert np.allclose(a.grad.data, [0.6, 0.0], rtol=1e-5) and np.allclose(b.grad.data, [0.8])
     total = nn.utils.clip_grad_norm_([a, b], max_norm=10.0)  # already small: unchanged
     assert np.isclose(total.item(), 1.0, rtol=1e-5) and np.allclose(b.grad.data, [0.8])
-    a.grad = torch.tensor([-7.0, 2.0])
+    a.grad = ad.tensor([-7.0, 2.0])
     assert nn.utils.clip_grad_norm_(a, 100.0, norm_type=float("inf")).item() == 7.0
