@@ -194,6 +194,19 @@ def test_an_old_module_path_still_imports_and_warns_at_the_importing_line(old):
     assert caught[0].filename == "<string>"
 
 
+def test_an_old_module_reached_as_an_attribute_warns_at_that_line():
+    import sys
+
+    import autodiff_lib
+
+    sys.modules.pop("autodiff_lib.nn_scalar", None)
+    vars(autodiff_lib).pop("nn_scalar", None)
+    with pytest.warns(DeprecationWarning, match="autodiff_lib.scalar.nn") as caught:
+        mlp_class = autodiff_lib.nn_scalar.MLP  # as lesson 06 of 2025-26 wrote it
+    assert mlp_class is autodiff_lib.scalar.nn.MLP
+    assert caught[0].filename == __file__
+
+
 def test_the_old_names_the_lessons_used_resolve_through_the_aliases():
     import warnings
 
