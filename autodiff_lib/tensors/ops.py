@@ -74,6 +74,11 @@ def _exp_limit(dtype: np.dtype) -> float:
     return float(np.log(np.finfo(dtype).max)) - 1.0
 
 
+# --------------------------------------------------------------------------------------------
+# Copies and conversions that stay in the graph
+# --------------------------------------------------------------------------------------------
+
+
 @tensor_method
 def clone(x: Tensor) -> Tensor:
     """A copy of the data that stays in the graph (gradient flows back unchanged)."""

@@ -172,6 +172,10 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
 
+    def __iter__(self) -> Iterator[Tensor]:
+        for i in range(len(self)):
+            yield self[i]
+
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
         extras = []
@@ -312,6 +316,11 @@ class Tensor:
     def __imul__(self, other: Any) -> Tensor:
         return self.mul_(other)
 
+    def __setitem__(self, index: Any, value: Tensor | float | Array) -> None:
+        """Assign in place (``x[0] = 1.0``); not recorded in the graph, like the ``*_`` methods."""
+        self._check_inplace()
+        self.data[numpy_index(index)] = value.data if isinstance(value, Tensor) else value
+
     # ---- hooks -------------------------------------------------------------------------------
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _HookHandle:
@@ -339,15 +348,6 @@ class Tensor:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is not None:
             self.grad_fn.retained = weakref.ref(self)
-
-    def __setitem__(self, index: Any, value: Tensor | float | Array) -> None:
-        """Assign in place (``x[0] = 1.0``); not recorded in the graph, like the ``*_`` methods."""
-        self._check_inplace()
-        self.data[numpy_index(index)] = value.data if isinstance(value, Tensor) else value
-
-    def __iter__(self) -> Iterator[Tensor]:
-        for i in range(len(self)):
-            yield self[i]
 
     # ---- comparisons (no gradient; results are bool tensors) ---------------------------------
 
