@@ -1,93 +1,64 @@
 """autodiff_lib: the course's reference library for automatic differentiation.
 
-Scalar side (lessons 01-06):
+Its packages follow the course:
 
-- :mod:`autodiff_lib.numerical`  finite differences, the complex step, gradient checking
-- :mod:`autodiff_lib.symbolic`   a small computer-algebra core and expression swell
-- :mod:`autodiff_lib.forward`    dual numbers and forward-mode Jacobians
-- :class:`autodiff_lib.Value`    the scalar reverse-mode engine (micrograd-compatible)
-- :mod:`autodiff_lib.nn_scalar`  ``Neuron``, ``Layer``, ``MLP`` built from ``Value``
+- :mod:`autodiff_lib.scalar` (lessons 01-06): ``numerical``, ``symbolic``, ``forward``, ``viz``,
+  ``value`` (:class:`Value`, micrograd-compatible) and ``nn`` (``Neuron``, ``Layer``, ``MLP``);
+- :mod:`autodiff_lib.tensors` (lesson 07): :class:`Tensor` and PyTorch's names for making and
+  combining tensors (``tensor``, ``zeros``, ``randn``, ``no_grad``, ``cat``, ``exp`` ...), with
+  :mod:`autodiff_lib.nn`, :mod:`autodiff_lib.optim` and :mod:`autodiff_lib.data` beside it;
+- :mod:`autodiff_lib.lab` (lessons 08-09): statistics, recorders, training, plots, widgets and
+  the experiments;
+- :mod:`autodiff_lib.core`: what both engines share (the backward order, edge-case rules).
 
-Tensor side (lessons 07-09), named like PyTorch so that code transfers name for name:
-
-- :class:`autodiff_lib.Tensor` (module :mod:`autodiff_lib.tensor_engine`), ``tensor``, ``zeros``,
-  ``ones``, ``randn``, ``manual_seed``, ``no_grad``, ``cat``, ``stack``, ``exp``, ``sigmoid``, ...
-  (the PyTorch names that code written for ``torch`` uses)
-- :mod:`autodiff_lib.nn`, :mod:`autodiff_lib.optim`, :mod:`autodiff_lib.data`
-- :mod:`autodiff_lib.diagnostics`, :mod:`autodiff_lib.experiments`, :mod:`autodiff_lib.widgets`
-
-Names are loaded on first use, so ``import autodiff_lib`` stays cheap and the plotting and
-widget modules (matplotlib, ipywidgets) are imported only when asked for.
+The names here are those of ``scalar.__all__`` and ``tensors.__all__``, so
+``import autodiff_lib as torch`` runs code written for ``torch``. ``nn``, ``optim``, ``data``
+and ``lab`` are imported on first use, so the plotting and widget modules (matplotlib,
+ipywidgets) load only when asked for. The flat modules of the 2025-26 course (``engine``,
+``tensor_engine``, ``experiments``, ...) still import, with a DeprecationWarning naming the new
+place, until the 2027-28 course year.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from types import ModuleType
+
+from autodiff_lib import core, scalar, tensors
+from autodiff_lib.scalar import *  # noqa: F403
+from autodiff_lib.tensors import *  # noqa: F403
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {
-    "numerical",
-    "symbolic",
-    "forward",
-    "engine",
-    "viz",
-    "nn_scalar",
-    "tensor_engine",
-    "nn",
-    "optim",
-    "data",
-    "diagnostics",
-    "experiments",
-    "widgets",
+_LAZY_SUBPACKAGES = ("nn", "optim", "data", "lab")
+
+# the 2025-26 flat modules, kept as deprecated aliases (see autodiff_lib.deprecation)
+MOVED_MODULES = {
+    "numerical": "autodiff_lib.scalar.numerical",
+    "symbolic": "autodiff_lib.scalar.symbolic",
+    "forward": "autodiff_lib.scalar.forward",
+    "engine": "autodiff_lib.scalar.value",
+    "viz": "autodiff_lib.scalar.viz",
+    "nn_scalar": "autodiff_lib.scalar.nn",
+    "tensor_engine": "autodiff_lib.tensors",
+    "diagnostics": "autodiff_lib.lab",
+    "experiments": "autodiff_lib.lab.experiments",
+    "widgets": "autodiff_lib.lab.widgets",
 }
 
-# public name -> module that defines it
-_NAMES = {
-    "Value": "engine",
-    "draw_graph": "viz",
-    "Tensor": "tensor_engine",
-    "tensor": "tensor_engine",
-    "zeros": "tensor_engine",
-    "ones": "tensor_engine",
-    "randn": "tensor_engine",
-    "rand": "tensor_engine",
-    "arange": "tensor_engine",
-    "zeros_like": "tensor_engine",
-    "ones_like": "tensor_engine",
-    "randn_like": "tensor_engine",
-    "manual_seed": "tensor_engine",
-    "no_grad": "tensor_engine",
-    "enable_grad": "tensor_engine",
-    "set_grad_enabled": "tensor_engine",
-    "is_grad_enabled": "tensor_engine",
-    "cat": "tensor_engine",
-    "stack": "tensor_engine",
-    "matmul": "tensor_engine",
-    "exp": "tensor_engine",
-    "log": "tensor_engine",
-    "tanh": "tensor_engine",
-    "sigmoid": "tensor_engine",
-    "relu": "tensor_engine",
-    "sqrt": "tensor_engine",
-    "abs": "tensor_engine",
-    "float32": "tensor_engine",
-    "float64": "tensor_engine",
-    "int64": "tensor_engine",
-    "long": "tensor_engine",
-    "gradcheck": "tensor_engine",
-}
-
-__all__ = sorted(_SUBMODULES | set(_NAMES))
+__all__ = [
+    *scalar.__all__,
+    *tensors.__all__,
+    "core",
+    "scalar",
+    "tensors",
+    *_LAZY_SUBPACKAGES,
+]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
+def __getattr__(name: str) -> ModuleType:
+    if name in _LAZY_SUBPACKAGES or name in MOVED_MODULES:
         return importlib.import_module(f"{__name__}.{name}")
-    if name in _NAMES:
-        module = importlib.import_module(f"{__name__}.{_NAMES[name]}")
-        return getattr(module, name)
     raise AttributeError(f"module 'autodiff_lib' has no attribute {name!r}")
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff_lib.tensor_engine import Tensor
+from autodiff_lib.tensors.tensor_type import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 

@@ -25,11 +25,11 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from autodiff_lib import symbolic as sym
-from autodiff_lib.engine import Value
-from autodiff_lib.forward import gradient_forward, tanh
-from autodiff_lib.nn_scalar import MLP
-from autodiff_lib.numerical import gradient as numerical_gradient
+from autodiff_lib.scalar import symbolic as sym
+from autodiff_lib.scalar.forward import gradient_forward, tanh
+from autodiff_lib.scalar.nn import MLP
+from autodiff_lib.scalar.numerical import gradient as numerical_gradient
+from autodiff_lib.scalar.value import Value
 
 # --------------------------------------------------------------------------- helpers
 

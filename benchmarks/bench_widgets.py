@@ -1,7 +1,7 @@
 """Benchmark: one update of the gradient-flow explorer at depth 50 (target: under 300 ms).
 
 An update is what moving a control does: rerun
-:func:`autodiff_lib.experiments.gradient_flow` (build a width-32 network of 50 blocks, forward
+:func:`autodiff_lib.lab.experiments.gradient_flow` (build a width-32 network of 50 blocks, forward
 and backward a batch of 64 with activation recording) and render the two-panel PNG into the
 ``Output``. The explorer's cache is off, so every update computes and renders anew.
 
@@ -28,8 +28,8 @@ import time
 
 from threadpoolctl import threadpool_limits
 
-from autodiff_lib.experiments import gradient_flow
-from autodiff_lib.widgets import (
+from autodiff_lib.lab.experiments import gradient_flow
+from autodiff_lib.lab.widgets import (
     gradient_flow_explorer,
     new_gradient_flow_figure,
     render_gradient_flow,

@@ -1,14 +1,30 @@
-"""Suite-wide settings: headless matplotlib, hypothesis profiles for a noisy 2-core machine."""
+"""Suite-wide settings, once for every test: headless matplotlib (and every figure closed after
+each test), hypothesis profiles for a noisy 2-core machine.
+
+The library is imported as ``autodiff_lib`` (``import autodiff_lib as ad``) everywhere; PyTorch,
+where a test compares with it, as ``torch as pt``.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 
 import matplotlib
+import pytest
 from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close the pyplot figures a test opened, so none leaks memory or state into the next."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
 
 # No per-example deadline: the machine is shared and timing is not what these tests check.
 settings.register_profile(

@@ -17,16 +17,12 @@ on the same weights, and the results are compared.
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch as real_torch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch as real_torch  # noqa: E402
-
-import autodiff_lib as ad  # noqa: E402
+import autodiff_lib as ad
 
 OUR_IMPORTS = "import autodiff_lib as torch\nimport autodiff_lib.nn as nn\n"
 TORCH_IMPORTS = "import torch\nimport torch.nn as nn\n"

@@ -6,23 +6,12 @@ mutant and alternative of every assignment that has a ``benchmarks/mutants/<id>.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from benchmarks import mutation_testing as mt
 from grader.master import strip_hidden
-
-REPO = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location(
-    "mutation_testing", REPO / "benchmarks" / "mutation_testing.py"
-)
-mt = importlib.util.module_from_spec(_spec)
-sys.modules["mutation_testing"] = mt  # dataclasses look their module up by name
-_spec.loader.exec_module(mt)
 
 ASSIGNMENTS = mt.assignments_with_mutants()
 

@@ -1,7 +1,10 @@
 r"""Stateless neural-network functions, named and called like ``torch.nn.functional``.
 
-Each function is one differentiable operation: its forward rule and its vector-Jacobian
-product (VJP) sit side by side. The derivative in each docstring is the *local derivative*
+Each function is one differentiable operation, defined the public way of
+:mod:`autodiff_lib.tensors.function`: its forward rule and its vector-Jacobian product (VJP)
+side by side. ``relu``, ``sigmoid``, ``tanh``, ``softmax`` and ``log_softmax`` are the tensor
+engine's own ops (:mod:`autodiff_lib.tensors.ops`), the same functions under PyTorch's
+``F.`` names. The derivative in each docstring is the *local derivative*
 that the VJP multiplies the incoming gradient :math:`\bar y` by.
 
 Example::
@@ -19,7 +22,8 @@ import math
 
 import numpy as np
 
-from autodiff_lib.tensor_engine import Array, Tensor, _from_op, _normalize_dims
+from autodiff_lib.tensors.function import Array, Tensor, normalize_dims, record
+from autodiff_lib.tensors.ops import log_softmax, relu, sigmoid, softmax, tanh
 
 __all__ = [
     "relu",
@@ -53,26 +57,11 @@ def _check_reduction(reduction: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def relu(x: Tensor) -> Tensor:
-    r""":math:`\max(x, 0)`; derivative 1 for :math:`x > 0`, 0 otherwise."""
-    return x.relu()
-
-
-def sigmoid(x: Tensor) -> Tensor:
-    r""":math:`\sigma(x) = 1/(1+e^{-x})`; derivative :math:`\sigma(x)(1-\sigma(x)) \le 1/4`."""
-    return x.sigmoid()
-
-
-def tanh(x: Tensor) -> Tensor:
-    r""":math:`\tanh x`; derivative :math:`1-\tanh^2 x \le 1`."""
-    return x.tanh()
-
-
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     r""":math:`x` for :math:`x > 0`, else :math:`\alpha x`; derivative 1 or :math:`\alpha`."""
     a = x.data
     slope = np.where(a > 0, 1.0, negative_slope).astype(a.dtype)
-    return _from_op(a * slope, (x,), lambda g: (g * slope,), "LeakyRelu")
+    return record("LeakyRelu", a * slope, (x,), lambda g: (g * slope,))
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
@@ -85,7 +74,7 @@ def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     exp_part = alpha * np.exp(np.minimum(a, 0))  # alpha e^x on the negative side
     out = np.where(positive, a, exp_part - alpha)
     slope = np.where(positive, 1.0, exp_part).astype(a.dtype)
-    return _from_op(out, (x,), lambda g: (g * slope,), "Elu")
+    return record("Elu", out, (x,), lambda g: (g * slope,))
 
 
 def selu(x: Tensor) -> Tensor:
@@ -98,7 +87,7 @@ def silu(x: Tensor) -> Tensor:
     r"""SiLU / Swish :math:`x\,\sigma(x)`; derivative :math:`\sigma(x)(1 + x(1-\sigma(x)))`."""
     a = x.data
     s = x.sigmoid().data
-    return _from_op(a * s, (x,), lambda g: (g * s * (1 + a * (1 - s)),), "Silu")
+    return record("Silu", a * s, (x,), lambda g: (g * s * (1 + a * (1 - s)),))
 
 
 def _erf(a: Array) -> Array:
@@ -123,48 +112,18 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
         cdf = 0.5 * (1 + _erf(a / math.sqrt(2)))
         pdf = np.exp(-0.5 * a * a) / math.sqrt(2 * math.pi)
         local = cdf + a * pdf
-        return _from_op(a * cdf, (x,), lambda g: (g * local,), "Gelu")
+        return record("Gelu", a * cdf, (x,), lambda g: (g * local,))
     if approximate == "tanh":
         k = math.sqrt(2 / math.pi)
         t = np.tanh(k * (a + 0.044715 * a**3))
         local = 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * k * (1 + 3 * 0.044715 * a * a)
-        return _from_op(0.5 * a * (1 + t), (x,), lambda g: (g * local,), "Gelu")
+        return record("Gelu", 0.5 * a * (1 + t), (x,), lambda g: (g * local,))
     raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
 # --------------------------------------------------------------------------------------------
 # Softmax family and losses
 # --------------------------------------------------------------------------------------------
-
-
-def softmax(x: Tensor, dim: int) -> Tensor:
-    r""":math:`s_i = e^{x_i} / \sum_j e^{x_j}` along ``dim``.
-
-    VJP: :math:`\bar x = s \odot (\bar s - \sum_j \bar s_j s_j)`.
-    """
-    a = x.data
-    e = np.exp(a - a.max(axis=dim, keepdims=True))
-    s = e / e.sum(axis=dim, keepdims=True)
-
-    def vjp(g: Array) -> tuple[Array]:
-        return (s * (g - (g * s).sum(axis=dim, keepdims=True)),)
-
-    return _from_op(s, (x,), vjp, "Softmax")
-
-
-def log_softmax(x: Tensor, dim: int) -> Tensor:
-    r""":math:`x_i - \log\sum_j e^{x_j}`, computed stably by subtracting :math:`\max_j x_j` first.
-
-    VJP: :math:`\bar x = \bar y - \operatorname{softmax}(x) \sum_j \bar y_j`.
-    """
-    a = x.data
-    shifted = a - a.max(axis=dim, keepdims=True)
-    out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
-
-    def vjp(g: Array) -> tuple[Array]:
-        return (g - np.exp(out) * g.sum(axis=dim, keepdims=True),)
-
-    return _from_op(out, (x,), vjp, "LogSoftmax")
 
 
 def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
@@ -214,7 +173,7 @@ def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Ten
             grad *= g.reshape(-1, 1)
         return (grad[0] if unbatched else grad,)
 
-    return _from_op(np.asarray(out, dtype=logits.dtype), (input,), vjp, "CrossEntropy")
+    return record("CrossEntropy", np.asarray(out, dtype=logits.dtype), (input,), vjp)
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
@@ -258,7 +217,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)
 
     inputs = (input, weight) if bias is None else (input, weight, bias)
-    return _from_op(out, inputs, vjp, "Linear")
+    return record("Linear", out, inputs, vjp)
 
 
 def _normalize(x: Tensor, axes: tuple[int, ...], eps: float) -> tuple[Tensor, Array, Array]:
@@ -285,7 +244,7 @@ def _normalize(x: Tensor, axes: tuple[int, ...], eps: float) -> tuple[Tensor, Ar
         gx_mean = (g * x_hat).mean(axis=axes, keepdims=True)
         return (inv_std * (g - g_mean - x_hat * gx_mean),)
 
-    return _from_op(x_hat, (x,), vjp, "Normalize"), mean, var
+    return record("Normalize", x_hat, (x,), vjp), mean, var
 
 
 def batch_norm(
@@ -353,7 +312,7 @@ def layer_norm(
         raise ValueError(
             f"layer_norm: input shape {input.shape} does not end with normalized_shape {shape}"
         )
-    axes = _normalize_dims(tuple(range(-len(shape), 0)), input.ndim)
+    axes = normalize_dims(tuple(range(-len(shape), 0)), input.ndim)
     x_hat, _, _ = _normalize(input, axes, eps)
     if weight is not None:
         x_hat = x_hat * weight

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import math
 
-from autodiff_lib.tensor_engine import Tensor, no_grad
+from autodiff_lib.tensors.state import no_grad
+from autodiff_lib.tensors.tensor_type import Tensor
 
 __all__ = [
     "calculate_gain",

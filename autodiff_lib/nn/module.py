@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from autodiff_lib.tensor_engine import Tensor, _from_op, no_grad
+from autodiff_lib.tensors.function import Tensor, record
+from autodiff_lib.tensors.state import no_grad
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "RemovableHandle"]
 
@@ -402,7 +403,7 @@ class _BackwardHookCall:
         wrapped = list(args)
         for i, arg in enumerate(args):
             if isinstance(arg, Tensor) and arg.requires_grad:
-                wrapped[i] = _from_op(arg.data, (arg,), lambda g: (g,), "BackwardHookFunction")
+                wrapped[i] = record("BackwardHookFunction", arg.data, (arg,), lambda g: (g,))
                 wrapped[i].register_hook(self._input_hook(i))
                 self.waiting_inputs.add(i)
         self.wrapped_inputs = tuple(wrapped)

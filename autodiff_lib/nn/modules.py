@@ -23,7 +23,8 @@ import numpy as np
 from autodiff_lib.nn import functional as F
 from autodiff_lib.nn import init
 from autodiff_lib.nn.module import Module, Parameter
-from autodiff_lib.tensor_engine import DEFAULT_DTYPE, Tensor, _new, zeros
+from autodiff_lib.tensors.creation import zeros
+from autodiff_lib.tensors.tensor_type import DEFAULT_DTYPE, Tensor, from_numpy
 
 __all__ = [
     "Identity",
@@ -267,8 +268,10 @@ class BatchNorm1d(Module):
             self.register_parameter("bias", None)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features))
-            self.register_buffer("running_var", _new(np.ones(num_features, dtype=DEFAULT_DTYPE)))
-            self.register_buffer("num_batches_tracked", _new(np.array(0, dtype=np.int64)))
+            self.register_buffer(
+                "running_var", from_numpy(np.ones(num_features, dtype=DEFAULT_DTYPE))
+            )
+            self.register_buffer("num_batches_tracked", from_numpy(np.array(0, dtype=np.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

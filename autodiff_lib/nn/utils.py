@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from autodiff_lib.tensor_engine import Tensor, _new
+from autodiff_lib.tensors.tensor_type import Tensor, from_numpy
 
 __all__ = ["clip_grad_norm_"]
 
@@ -32,7 +32,7 @@ def clip_grad_norm_(
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     grads = [p.grad.data for p in params if p.grad is not None]
     if not grads:
-        return _new(np.asarray(0.0, dtype=np.float32))
+        return from_numpy(np.asarray(0.0, dtype=np.float32))
     if math.isinf(norm_type):
         total = max(float(np.abs(g).max()) for g in grads)
     else:
@@ -41,4 +41,4 @@ def clip_grad_norm_(
     if clip_coef < 1:
         for g in grads:
             g *= clip_coef
-    return _new(np.asarray(total, dtype=grads[0].dtype))
+    return from_numpy(np.asarray(total, dtype=grads[0].dtype))
