@@ -184,6 +184,29 @@ def _add_slides_command(commands: argparse._SubParsersAction) -> None:
     slides.set_defaults(run=_slides)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from grader.insights import write_insights
+
+    out = Path(args.out) if args.out else None
+    json_out = Path(args.json) if args.json else None
+    path, insights = write_insights(args.course_dir, args.assignment, out, json_out)
+    print(
+        f"wrote {path}: {insights.submissions} submission(s), {len(insights.flagged)} flagged, "
+        f"{len(insights.mistakes)} kind(s) of mistake"
+    )
+    return 0
+
+
+def _add_report_command(commands: argparse._SubParsersAction) -> None:
+    report = commands.add_parser(
+        "report", help="class insights: one HTML page of scores, pass rates, mistakes, flags"
+    )
+    report.add_argument("assignment", metavar="ID")
+    report.add_argument("--out", metavar="FILE", help="default: build/insights/<ID>.html")
+    report.add_argument("--json", metavar="FILE", help="also write the numbers as JSON")
+    report.set_defaults(run=_report)
+
+
 def _add_unsandboxed_flag(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--allow-unsandboxed",
@@ -272,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--assignment", metavar="ID", help="default: the notebook's name")
     validate.set_defaults(run=_validate)
     _add_slides_command(commands)
+    _add_report_command(commands)
     return parser
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -64,6 +65,8 @@ class Evaluation:
     tests: list[TestResult] = field(default_factory=list)
     cell_outputs: dict[str, list[Any]] = field(default_factory=dict)
     test_outputs: dict[str, list[Any]] = field(default_factory=dict)
+    started_at: float | None = None  # Unix time the evaluation started (None: not run)
+    seconds: float | None = None  # its wall time: checks, both runs and the verdicts
 
     @property
     def reason(self) -> str:
@@ -95,6 +98,8 @@ class Evaluation:
             "reason": self.reason,
             "isolation": self.isolation,
             "tests": [asdict(test) for test in self.tests],
+            "started_at": self.started_at,
+            "seconds": None if self.seconds is None else round(self.seconds, 3),
         }
 
 
@@ -174,6 +179,7 @@ def evaluate_submission(
     """
     isolation = isolation or default_isolation()
     evaluation = Evaluation(master.assignment, student, isolation=isolation)
+    evaluation.started_at, clock = time.time(), time.monotonic()
     for problem in notebook_problems(master, notebook):
         evaluation.flag(problem)
     exercises = student_cells(master, notebook)
@@ -215,6 +221,7 @@ def evaluate_submission(
             not_run_reason=student_run.problem,
         )
         _record(evaluation, verdict, test_cell.points)
+    evaluation.seconds = time.monotonic() - clock
     return evaluation
 
 
