@@ -41,13 +41,11 @@ import nbformat
 
 BENCHMARKS = Path(__file__).resolve().parent
 REPO = BENCHMARKS.parent
-if str(BENCHMARKS) not in sys.path:
-    sys.path.insert(0, str(BENCHMARKS))
-if str(REPO) not in sys.path:
+if __package__ in (None, ""):  # run as a script: python benchmarks/generated_mutation_testing.py
     sys.path.insert(0, str(REPO))
 
-import generated_mutants as gm  # noqa: E402
-import mutation_testing as mt  # noqa: E402
+from benchmarks import generated_mutants as gm  # noqa: E402
+from benchmarks import mutation_testing as mt  # noqa: E402
 
 EQUIVALENT_FILE = BENCHMARKS / "mutants" / "equivalent.json"
 DOC_BEGIN = "<!-- generated-mutants:begin -->"
@@ -385,16 +383,6 @@ def from_json(path: Path, equivalents: dict[str, dict[str, str]]) -> list[Assign
     return reports
 
 
-def write_doc(path: Path, markdown: str) -> None:
-    """Replace the generated-mutants section of ``path`` (between its two marker comments)."""
-    text = path.read_text()
-    if DOC_BEGIN not in text or DOC_END not in text:
-        raise SystemExit(f"{path} has no {DOC_BEGIN} ... {DOC_END} section")
-    head, rest = text.split(DOC_BEGIN, 1)
-    _, tail = rest.split(DOC_END, 1)
-    path.write_text(f"{head}{DOC_BEGIN}\n{markdown}\n{DOC_END}{tail}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--assignment", action="append", help="run only this id (repeatable)")
@@ -438,10 +426,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.reuse:
             scope += f", the kills of an earlier run ({args.reuse.name}) reused"
         notes = "".join(f"\n- {line}" for line in lines) or "\n- none."
-        write_doc(
+        mt.write_doc(
             args.write_doc,
             f"Measured {stamp} on {mt.machine()} (load average {load}), `--workers "
             f"{args.workers}`, {scope}.\n\n{markdown}\n\nSurvivors and errors:{notes}",
+            DOC_BEGIN,
+            DOC_END,
         )
     return 1 if lines else 0
 

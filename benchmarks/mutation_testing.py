@@ -363,14 +363,14 @@ def describe_problems(report: Report) -> list[str]:
     return lines
 
 
-def write_doc(path: Path, markdown: str) -> None:
-    """Replace the results section of ``path`` (between the two marker comments)."""
+def write_doc(path: Path, markdown: str, begin: str = DOC_BEGIN, end: str = DOC_END) -> None:
+    """Replace the results section of ``path`` (between the marker comments ``begin``, ``end``)."""
     text = path.read_text()
-    if DOC_BEGIN not in text or DOC_END not in text:
-        raise SystemExit(f"{path} has no {DOC_BEGIN} ... {DOC_END} section")
-    head, rest = text.split(DOC_BEGIN, 1)
-    _, tail = rest.split(DOC_END, 1)
-    path.write_text(f"{head}{DOC_BEGIN}\n{markdown}\n{DOC_END}{tail}")
+    if begin not in text or end not in text:
+        raise SystemExit(f"{path} has no {begin} ... {end} section")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{markdown}\n{end}{tail}")
 
 
 def machine() -> str:

@@ -10,8 +10,6 @@ as equivalent in ``benchmarks/mutants/equivalent.json``. The whole run is
 from __future__ import annotations
 
 import ast
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,16 +17,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-gm = sys.modules.get("generated_mutants") or _load("generated_mutants")
-gmt = sys.modules.get("generated_mutation_testing") or _load("generated_mutation_testing")
+from benchmarks import generated_mutants as gm  # noqa: E402
+from benchmarks import generated_mutation_testing as gmt  # noqa: E402
 
 ASSIGNMENTS = sorted(path.name for path in (REPO / "solutions").iterdir() if path.is_dir())
 
