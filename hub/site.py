@@ -79,11 +79,12 @@ def role_configs(site: Path, exchange: Path, course_dir: Path) -> None:
 
 def install_course(course_dir: Path, assignments: list[str], instructor: str) -> None:
     """The masters and the student releases of ``assignments`` in the instructor's course dir."""
-    from grader.paths import RELEASE_DIRECTORY, SOURCE_DIRECTORY
+    from grader.course import generate_assignment
+    from grader.paths import SOURCE_DIRECTORY
 
     for assignment in assignments:
-        for folder in (SOURCE_DIRECTORY, RELEASE_DIRECTORY):
-            shutil.copytree(ROOT / folder / assignment, course_dir / folder / assignment)
+        shutil.copytree(ROOT / SOURCE_DIRECTORY / assignment, course_dir / SOURCE_DIRECTORY / assignment)
+        generate_assignment(course_dir, assignment)  # the release and the gradebook's cells
     write(
         course_dir / "nbgrader_config.py",
         "from grader.nbgrader_setup import configure\n\nc = get_config()\nconfigure(c)\n",
@@ -104,16 +105,9 @@ def create(site: Path, args: argparse.Namespace) -> dict:
     homes = site / "home"
     homes.mkdir(exist_ok=True)
     homes.chmod(0o755)
-    for name in [*args.instructor, *args.student]:
-        add_account(name, homes / name, args.password)
     instructor = args.instructor[0]
     course_dir = homes / instructor / "course"
-    install_course(course_dir, args.assignment, instructor)
-    role_configs(site, exchange, course_dir)
     python = str(Path(sys.executable))
-    for assignment in args.assignment:
-        nbgrader = str(Path(python).with_name("nbgrader"))
-        run([nbgrader, "release_assignment", assignment], instructor, course_dir)
     config = {
         "python": python,
         "proxy": str(Path(args.proxy).resolve()),
@@ -127,11 +121,22 @@ def create(site: Path, args: argparse.Namespace) -> dict:
         "assignments": args.assignment,
         "expose_app": args.expose_app,
     }
-    write(site / "site.json", json.dumps(config, indent=2))
+    write(site / "site.json", json.dumps(config, indent=2))  # first: --remove finds the accounts
+    for name in [*args.instructor, *args.student]:
+        add_account(name, homes / name, args.password)
+    install_course(course_dir, args.assignment, instructor)
+    role_configs(site, exchange, course_dir)
+    search = os.pathsep.join(str(site / "etc" / role) for role in ("instructor", "common"))
+    for assignment in args.assignment:
+        nbgrader = str(Path(python).with_name("nbgrader"))
+        release = ["env", f"JUPYTER_CONFIG_PATH={search}", nbgrader, "release_assignment"]
+        run([*release, assignment], instructor, course_dir)
     return config
 
 
 def remove(site: Path) -> None:
+    if not (site / "site.json").exists():
+        return
     config = json.loads((site / "site.json").read_text(encoding="utf-8"))
     for name in [*config["students"], *config["instructors"]]:
         subprocess.run(["userdel", "--remove", name], capture_output=True)

@@ -164,14 +164,12 @@ def student_session(page, url: str, name: str, home: Path) -> dict:
         }""",
         solution_source(),
     )
-    validate = page.locator(".jp-NotebookPanel-toolbar button:has-text('Validate')")
+    shot(page, "student-edited")
+    # nbgrader's Validate button in the notebook's toolbar (saves, then validates on the server)
+    validate = page.locator(".jp-Toolbar:visible").get_by_text("Validate", exact=True)
     validate.first.click()
-    dialog = page.locator(".jp-Dialog")
+    dialog = page.locator(".jp-Dialog-content")
     dialog.first.wait_for(timeout=150 * MS)
-    page.wait_for_function(
-        "() => !document.querySelector('.jp-Dialog').innerText.includes('Validating')",
-        timeout=150 * MS,
-    )
     seen["validation"] = dialog.first.inner_text()
     shot(page, "student-validated")
     page.keyboard.press("Escape")
@@ -183,13 +181,20 @@ def student_session(page, url: str, name: str, home: Path) -> dict:
     return seen
 
 
-def instructor_session(page, url: str, name: str) -> dict:
+def instructor_session(page, url: str, name: str, student: str) -> dict:
     server = login(page, url, name)
     seen = {"commands": commands(page)}
     collected = api(page, "POST", f"formgrader/api/assignment/{ASSIGNMENT}/collect")
     seen["collect"] = collected
-    seen["submissions"] = api(page, "GET", f"formgrader/api/submissions/{ASSIGNMENT}")
-    return seen | {"server": server}
+    seen["autograde"] = api(page, "POST", f"formgrader/api/submission/{ASSIGNMENT}/{student}/autograde")  # fmt: skip
+    submissions = json.loads(api(page, "GET", f"formgrader/api/submissions/{ASSIGNMENT}")["text"])
+    (mine,) = [s for s in submissions if s["student"] == student]
+    seen["score"], seen["max_code_score"] = mine["code_score"], mine["max_code_score"]
+    page.goto(f"{server}/formgrader/manage_submissions/{ASSIGNMENT}", timeout=60 * MS)
+    page.locator(f"text={student}").first.wait_for(timeout=60 * MS)
+    seen["formgrader"] = page.locator("body").inner_text()
+    shot(page, "instructor-formgrader")
+    return seen
 
 
 def test_student_and_instructor_on_the_hub(hub):
@@ -199,14 +204,23 @@ def test_student_and_instructor_on_the_hub(hub):
         with chromium_page(playwright, Path(profiles) / "student") as page:
             seen = student_session(page, hub["url"], student, home)
         with chromium_page(playwright, Path(profiles) / "instructor") as page:
-            teacher = instructor_session(page, hub["url"], instructor)
+            teacher = instructor_session(page, hub["url"], instructor, student)
     # the student's lab has Assignments and Validate, not the Formgrader nor Create Assignment
     assert "nbgrader:open-assignment-list" in seen["commands"]
     assert "nbgrader:open-formgrader" not in seen["commands"]
     assert "nbgrader:open-create-assignment" not in seen["commands"]
     assert seen["formgrader_api"] == 404
     assert "Validating" not in seen["validation"]
-    assert "failed" not in seen["validation"].lower(), seen["validation"]
+    # the value engine passes every visible test; only the two written answers are still open
+    validation = seen["validation"]
+    assert "Validation Results" in validation, validation
+    assert validation.count("You did not provide a response") == 2, validation
+    assert "Traceback" not in validation and "Error" not in validation, validation
     assert "nbgrader:open-formgrader" in teacher["commands"]
     assert teacher["collect"]["status"] == 200, teacher["collect"]
     assert json.loads(teacher["collect"]["text"])["success"], teacher["collect"]
+    assert teacher["autograde"]["status"] == 200, teacher["autograde"]
+    assert json.loads(teacher["autograde"]["text"])["success"], teacher["autograde"]["text"][-3000:]
+    # the formgrader lists the student's submission with the autograded score of the code tests
+    assert student in teacher["formgrader"], teacher["formgrader"]
+    assert teacher["score"] == teacher["max_code_score"] > 0, teacher
