@@ -62,7 +62,11 @@ def role_configs(site: Path, exchange: Path, course_dir: Path) -> None:
     write(
         etc / "student" / "jupyter_server_config.json",
         json.dumps(
-            {"ServerApp": {"jpserver_extensions": dict.fromkeys(INSTRUCTOR_SERVER_EXTENSIONS, False)}},
+            {
+                "ServerApp": {
+                    "jpserver_extensions": dict.fromkeys(INSTRUCTOR_SERVER_EXTENSIONS, False)
+                }
+            },
             indent=2,
         ),
     )
@@ -83,7 +87,9 @@ def install_course(course_dir: Path, assignments: list[str], instructor: str) ->
     from grader.paths import SOURCE_DIRECTORY
 
     for assignment in assignments:
-        shutil.copytree(ROOT / SOURCE_DIRECTORY / assignment, course_dir / SOURCE_DIRECTORY / assignment)
+        shutil.copytree(
+            ROOT / SOURCE_DIRECTORY / assignment, course_dir / SOURCE_DIRECTORY / assignment
+        )
         generate_assignment(course_dir, assignment)  # the release and the gradebook's cells
     write(
         course_dir / "nbgrader_config.py",

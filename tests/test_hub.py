@@ -11,10 +11,12 @@ with the hub's process group; the accounts are removed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +32,7 @@ from playwright.sync_api import sync_playwright
 pytestmark = pytest.mark.xdist_group("hub")
 ASSIGNMENT = "05_value_engine"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+CONFIG = ROOT / "hub" / "jupyterhub_config.py"
 PROXY = ROOT / "build" / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"
 PASSWORD = secrets.token_urlsafe(12)
 MS = 1000
@@ -37,7 +40,9 @@ MS = 1000
 
 def solution_source() -> str:
     master = nbformat.read(ROOT / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4)
-    (cell,) = [c for c in master.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "value_impl"]
+    (cell,) = [
+        c for c in master.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "value_impl"
+    ]
     return cell.source
 
 
@@ -70,7 +75,8 @@ def hub():
     python = str(Path(sys.executable))
     setup = [python, "-m", "hub.site", str(site), "--student", student, "--instructor",
              instructor, "--password", PASSWORD, "--assignment", ASSIGNMENT, "--proxy",
-             str(PROXY), "--port", str(port), "--hub-port", str(hub_port), "--expose-app"]  # fmt: skip
+             str(PROXY), "--port", str(port), "--hub-port", str(hub_port),
+             "--expose-app"]  # fmt: skip
     log = base / "jupyterhub.log"
     process = None
     try:
@@ -80,25 +86,44 @@ def hub():
         env["AUTODIFF_HUB_SITE"] = str(site)
         with log.open("w") as out:
             process = subprocess.Popen(
-                [str(Path(python).with_name("jupyterhub")), "-f", str(ROOT / "hub" / "jupyterhub_config.py")],
+                [str(Path(python).with_name("jupyterhub")), "-f", str(CONFIG)],
                 cwd=site / "state", env=env, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         wait_for_hub(url, process, log)
-        yield {"url": url, "student": student, "instructor": instructor, "site": site, "log": log}
+        yield {
+            "url": url, "student": student, "instructor": instructor, "site": site, "log": log,
+            "stop": lambda: stop_hub(process, (student, instructor)),
+        }  # fmt: skip
     finally:
         if process is not None:
-            stop_process_group(process)
-        # the users' servers run in their own sessions: none may outlive the hub
-        for name in (student, instructor):
-            subprocess.run(["pkill", "-TERM", "-u", name], capture_output=True)
-        time.sleep(1)
-        for name in (student, instructor):
-            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+            leftovers = stop_hub(process, (student, instructor))
+            for pid in leftovers:  # only if the hub failed to stop its users' servers
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         if site.exists():
             subprocess.run([python, "-m", "hub.site", str(site), "--remove"], cwd=ROOT)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def processes_of(users: tuple[str, ...]) -> list[int]:
+    found = []
+    for name in users:
+        listed = subprocess.run(["pgrep", "-u", name], capture_output=True, text=True)
+        found += [int(pid) for pid in listed.stdout.split()]
+    return found
+
+
+def stop_hub(process: subprocess.Popen, users: tuple[str, ...], timeout: float = 30) -> list[int]:
+    """SIGTERM to the hub (it stops every user's server and the proxy, its cleanup_* defaults);
+    returns the users' processes still alive after ``timeout`` seconds."""
+    if process.poll() is None:
+        stop_process_group(process)
+    deadline = time.monotonic() + timeout
+    while processes_of(users) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return processes_of(users)
 
 
 def login(page, url: str, name: str) -> str:
@@ -108,7 +133,9 @@ def login(page, url: str, name: str) -> str:
     page.click("#login_submit")
     page.wait_for_url(f"**/user/{name}/lab**", timeout=150 * MS)
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=120 * MS)
-    page.wait_for_function("() => window.jupyterapp.commands.hasCommand('filebrowser:open-path')", timeout=120 * MS)  # fmt: skip
+    page.wait_for_function(
+        "() => window.jupyterapp.commands.hasCommand('filebrowser:open-path')", timeout=120 * MS
+    )
     return f"{url}/user/{name}"
 
 
@@ -128,7 +155,8 @@ def api(page, method: str, path: str) -> dict:
             const xsrf = document.cookie.split('; ').find(c => c.startsWith('_xsrf='));
             const headers = xsrf ? {'X-XSRFToken': decodeURIComponent(xsrf.slice(6))} : {};
             const base = window.jupyterapp.serviceManager.serverSettings.baseUrl;
-            const response = await fetch(base + path, {method, headers, credentials: 'same-origin'});
+            const init = {method, headers, credentials: 'same-origin'};
+            const response = await fetch(base + path, init);
             return {status: response.status, text: await response.text()};
         }""",
         [method, path],
@@ -143,7 +171,9 @@ def student_session(page, url: str, name: str, home: Path) -> dict:
     fetch.first.wait_for(timeout=60 * MS)
     shot(page, "student-assignments")
     fetch.first.click()
-    page.locator("#fetched_assignments_list button:has-text('Submit')").first.wait_for(timeout=60 * MS)
+    page.locator("#fetched_assignments_list button:has-text('Submit')").first.wait_for(
+        timeout=60 * MS
+    )
     # edit the exercise cell: the reference value engine, as a student who solved it
     page.evaluate(
         "(path) => window.jupyterapp.commands.execute('docmanager:open', {path})",
@@ -175,7 +205,10 @@ def student_session(page, url: str, name: str, home: Path) -> dict:
     page.keyboard.press("Escape")
     page.evaluate("() => window.jupyterapp.commands.execute('nbgrader:open-assignment-list')")
     page.locator("#fetched_assignments_list button:has-text('Submit')").first.click()
-    page.locator("#submitted_assignments_list .item_status, #submitted_assignments_list li").first.wait_for(timeout=60 * MS)  # fmt: skip
+    page.locator("#submitted_assignments_list button:has-text('Fetch Feedback')").wait_for(
+        timeout=60 * MS
+    )
+    seen["submitted"] = page.locator("#submitted_assignments_list").inner_text()
     shot(page, "student-submitted")
     seen["formgrader_api"] = api(page, "GET", "formgrader/api/assignments")["status"]
     return seen
@@ -186,7 +219,8 @@ def instructor_session(page, url: str, name: str, student: str) -> dict:
     seen = {"commands": commands(page)}
     collected = api(page, "POST", f"formgrader/api/assignment/{ASSIGNMENT}/collect")
     seen["collect"] = collected
-    seen["autograde"] = api(page, "POST", f"formgrader/api/submission/{ASSIGNMENT}/{student}/autograde")  # fmt: skip
+    autograde = f"formgrader/api/submission/{ASSIGNMENT}/{student}/autograde"
+    seen["autograde"] = api(page, "POST", autograde)
     submissions = json.loads(api(page, "GET", f"formgrader/api/submissions/{ASSIGNMENT}")["text"])
     (mine,) = [s for s in submissions if s["student"] == student]
     seen["score"], seen["max_code_score"] = mine["code_score"], mine["max_code_score"]
@@ -205,6 +239,10 @@ def test_student_and_instructor_on_the_hub(hub):
             seen = student_session(page, hub["url"], student, home)
         with chromium_page(playwright, Path(profiles) / "instructor") as page:
             teacher = instructor_session(page, hub["url"], instructor, student)
+    # a clean stop: the hub, its proxy and both users' servers end, the port is free again
+    assert hub["stop"]() == [], "user servers outlived the hub"
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{hub['url']}/hub/api", timeout=3)
     # the student's lab has Assignments and Validate, not the Formgrader nor Create Assignment
     assert "nbgrader:open-assignment-list" in seen["commands"]
     assert "nbgrader:open-formgrader" not in seen["commands"]
@@ -216,6 +254,7 @@ def test_student_and_instructor_on_the_hub(hub):
     assert "Validation Results" in validation, validation
     assert validation.count("You did not provide a response") == 2, validation
     assert "Traceback" not in validation and "Error" not in validation, validation
+    assert ASSIGNMENT in seen["submitted"] and "UTC" in seen["submitted"], seen["submitted"]
     assert "nbgrader:open-formgrader" in teacher["commands"]
     assert teacher["collect"]["status"] == 200, teacher["collect"]
     assert json.loads(teacher["collect"]["text"])["success"], teacher["collect"]
