@@ -1,7 +1,8 @@
 """The deployment config that docs/deploying.md shows, checked without a cluster or a network.
 
 - ``deploy/z2jh/values.yaml`` validates against the Zero to JupyterHub chart's own
-  ``values.schema.json`` (vendored from the chart, BSD-3-Clause, in ``deploy/z2jh/``) and keeps
+  ``values.schema.json`` merged over the chart's defaults, as Helm does (both vendored from the
+  chart, BSD-3-Clause, in ``deploy/z2jh/``) and keeps
   the settings the docs rely on (LTI 1.3 login, Postgres, ngshare, formgrader hidden from
   students with the same plugin ids as the local hub).
 - The Python snippets in ``hub.extraConfig`` and ``singleuser.extraFiles`` compile.
@@ -16,15 +17,17 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
 
-from hub.site import INSTRUCTOR_PLUGINS, INSTRUCTOR_SERVER_EXTENSIONS
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # hub/ is run from the checkout (python -m hub.site), not installed
+from hub.site import INSTRUCTOR_PLUGINS, INSTRUCTOR_SERVER_EXTENSIONS  # noqa: E402
+
 DEPLOY = ROOT / "deploy"
 VALUES = DEPLOY / "z2jh" / "values.yaml"
 JOB = DEPLOY / "grading" / "autograde-job.yaml"
@@ -36,10 +39,27 @@ def values() -> dict:
     return yaml.safe_load(VALUES.read_text(encoding="utf-8"))
 
 
+def merged(defaults, overrides):
+    """Helm's merge of a values file over the chart's defaults (maps merge, the rest replaces)."""
+    if isinstance(defaults, dict) and isinstance(overrides, dict):
+        out = dict(defaults)
+        for key, value in overrides.items():
+            out[key] = merged(defaults.get(key), value) if key in defaults else value
+        return out
+    return overrides
+
+
+def chart_values(values: dict) -> dict:
+    defaults = yaml.safe_load((DEPLOY / "z2jh" / "chart-defaults.yaml").read_text("utf-8"))
+    return merged(defaults, values)
+
+
 def test_values_validate_against_the_charts_schema(values):
+    """As ``helm install`` does: the chart's defaults with these values over them, checked
+    against the chart's ``values.schema.json``."""
     schema = json.loads((DEPLOY / "z2jh" / "values.schema.json").read_text(encoding="utf-8"))
     jsonschema.Draft7Validator.check_schema(schema)
-    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(values), key=str)
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(chart_values(values)), key=str)
     assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
 
 
@@ -48,7 +68,7 @@ def test_the_schema_rejects_a_misspelt_key(values):
     schema = json.loads((DEPLOY / "z2jh" / "values.schema.json").read_text(encoding="utf-8"))
     broken = json.loads(json.dumps(values))
     broken["singleuser"]["defaultURL"] = "/lab"
-    assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(chart_values(broken)))
 
 
 def test_values_hold_what_the_docs_rely_on(values):
@@ -66,6 +86,22 @@ def test_values_hold_what_the_docs_rely_on(values):
     assert "db_url" in files["instructor-nbgrader"]["stringData"]
     assert "configureExchange" in files["nbgrader-common"]["stringData"]  # ngshare
     assert any("ngshare" in source for source in hub["extraConfig"].values())
+
+
+def test_the_lti_settings_load_into_ltiauthenticator(values):
+    """A dry run of the hub's LTI 1.3 login: the class the values name, configured by them."""
+    from traitlets.config import Config
+    from traitlets.utils.importstring import import_item
+
+    config = values["hub"]["config"]
+    authenticator_class = import_item(config["JupyterHub"]["authenticator_class"])
+    authenticator = authenticator_class(config=Config(config))
+    for key, value in config["LTI13Authenticator"].items():
+        assert authenticator.has_trait(key), key
+        expected = set(value) if isinstance(value, list) else value
+        assert getattr(authenticator, key) == expected, key
+    assert authenticator.login_url("/hub/") == "/hub/lti13/oauth_login"  # what the docs tell
+    assert authenticator.callback_url("/hub/") == "/hub/lti13/oauth_callback"
 
 
 def test_python_snippets_in_the_values_compile(values):
