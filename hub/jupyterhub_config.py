@@ -35,6 +35,7 @@ c.JupyterHub.db_url = f"sqlite:///{SITE / 'state' / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(SITE / "state" / "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = str(SITE / "state" / "jupyterhub.pid")
 c.ConfigurableHTTPProxy.command = [site["proxy"]]
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{int(site.get('proxy_api_port', 8001))}"
 c.ConfigurableHTTPProxy.pid_file = str(SITE / "state" / "proxy.pid")
 
 c.JupyterHub.authenticator_class = "pam"

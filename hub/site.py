@@ -120,6 +120,7 @@ def create(site: Path, args: argparse.Namespace) -> dict:
         "ip": "127.0.0.1",
         "port": args.port,
         "hub_port": args.hub_port,
+        "proxy_api_port": args.proxy_api_port,
         "students": args.student,
         "instructors": args.instructor,
         "course_dir": str(course_dir),
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--hub-port", type=int, default=8081)
+    parser.add_argument("--proxy-api-port", type=int, default=8001)
     parser.add_argument("--expose-app", action="store_true", help="window.jupyterapp (tests)")
     parser.add_argument("--remove", action="store_true", help="delete the accounts and the site")
     args = parser.parse_args(argv)

@@ -71,12 +71,12 @@ def hub():
     site = base / "site"
     suffix = secrets.token_hex(3)
     student, instructor = f"stu{suffix}", f"ins{suffix}"
-    port, hub_port = free_port(), free_port()
+    port, hub_port, api_port = free_port(), free_port(), free_port()
     python = str(Path(sys.executable))
     setup = [python, "-m", "hub.site", str(site), "--student", student, "--instructor",
              instructor, "--password", PASSWORD, "--assignment", ASSIGNMENT, "--proxy",
              str(PROXY), "--port", str(port), "--hub-port", str(hub_port),
-             "--expose-app"]  # fmt: skip
+             "--proxy-api-port", str(api_port), "--expose-app"]  # fmt: skip
     log = base / "jupyterhub.log"
     process = None
     try:
