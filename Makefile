@@ -10,7 +10,8 @@ LAB_ARGS  ?=
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 AS_ROOT   := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test lint release slides slides-offline bench clean check-bwrap
+# make test needs configurable-http-proxy for tests/test_hub.py
+.PHONY: hub hub-remove lab test lint release slides slides-offline bench clean check-bwrap
 BWRAP_HINT := bubblewrap (bwrap) is missing: install it with: sudo apt-get install bubblewrap
 
 # Grading needs bubblewrap (the grader refuses untrusted notebooks without it); learners do not.
@@ -24,8 +25,24 @@ $(VENV)/.runtime: pyproject.toml
 	touch $@
 
 $(VENV)/.test: $(VENV)/.runtime
-	$(PIP) install --quiet -e '.[test,bench,torch]'
+	$(PIP) install --quiet -e '.[test,bench,torch,hub]'
 	touch $@
+
+# configurable-http-proxy for JupyterHub, from npm into a project-local prefix (never global)
+HUB_PROXY := build/hub/node_modules/.bin/configurable-http-proxy
+$(HUB_PROXY):
+	npm install --no-audit --no-fund --no-save --prefix build/hub configurable-http-proxy@5.3.0
+
+## make hub: the course on a local JupyterHub at http://127.0.0.1:8000 (as root: creates the
+## accounts instructor, student1, student2 with password autodiff; Ctrl-C stops it)
+HUB_SITE ?= build/hub/site
+hub: $(VENV)/.test $(HUB_PROXY)
+	test -f $(HUB_SITE)/site.json || $(PY) -m hub.site $(HUB_SITE)
+	AUTODIFF_HUB_SITE=$(HUB_SITE) $(VENV)/bin/jupyterhub -f hub/jupyterhub_config.py
+
+## make hub-remove: delete the hub's accounts and its site folder
+hub-remove:
+	$(PY) -m hub.site $(HUB_SITE) --remove
 
 ## make lab: start JupyterLab on your own copy of the course (workspace/, never overwritten)
 lab: $(VENV)/.runtime
@@ -34,7 +51,7 @@ lab: $(VENV)/.runtime
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(WORKSPACE) $(AS_ROOT) $(LAB_ARGS)
 
 ## make test: lint, then the whole test suite
-test: check-bwrap $(VENV)/.test
+test: check-bwrap $(VENV)/.test $(HUB_PROXY)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
