@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import matplotlib
 import pytest
 from hypothesis import HealthCheck, settings
+
+# the grader's tests share a tiny course and its helpers (tests/fixtures/grader/kit.py)
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grader"))
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")

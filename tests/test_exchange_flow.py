@@ -16,11 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+import kit  # noqa: E402
 import nbformat
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grader"))
-import kit  # noqa: E402
 
 from grader.master import load_master  # noqa: E402
 

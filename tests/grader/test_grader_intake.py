@@ -14,16 +14,13 @@ import io
 import json
 import os
 import stat
-import sys
 import time
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grader"))
 import kit  # noqa: E402
+import pytest
 from test_grader_batch import digest  # noqa: E402
 
 from grader import checks, intake  # noqa: E402

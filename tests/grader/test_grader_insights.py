@@ -11,14 +11,11 @@ from __future__ import annotations
 import json
 import re
 import stat
-import sys
 import time
 from pathlib import Path
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grader"))
 import kit  # noqa: E402
+import pytest
 
 from grader.cli import main  # noqa: E402
 from grader.insights import (  # noqa: E402

@@ -18,15 +18,13 @@ import sys
 import zipfile
 from pathlib import Path
 
+import kit  # noqa: E402
 import nbformat
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grader"))
-import kit  # noqa: E402
-
 from grader.batch import autograde  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 HIDDEN_LINES = ("rng.uniform(-3.0, 3.0)", "Did you swap the two gradients?", "def hidden_test")
 SLEEP_MARK = "4242.1717"

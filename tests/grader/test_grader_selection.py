@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grader"))
 import kit  # noqa: E402
+import pytest
 
 from grader import batch  # noqa: E402
 

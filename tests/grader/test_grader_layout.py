@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-GRADER = Path(__file__).resolve().parent.parent / "grader"
+GRADER = Path(__file__).resolve().parents[2] / "grader"
 MODULES = sorted(GRADER.glob("*.py"))
 # the course's folder names and the notebook suffix belong to grader/paths.py only
 PATH_LITERALS = ("solutions", "course", "submitted", "autograded", "feedback")

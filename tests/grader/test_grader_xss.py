@@ -19,17 +19,14 @@ import base64
 import http.server
 import json
 import shutil
-import sys
 import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
+import kit  # noqa: E402
 import nbformat
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grader"))
-import kit  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("browser")
 

@@ -5,14 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grader"))
 import kit  # noqa: E402
+import pytest
 
 from grader import batch, lms  # noqa: E402
 from grader.cli import main  # noqa: E402

@@ -29,7 +29,7 @@ from grader.permissions import protect_course_files
 from grader.release import release, unknown_forbidden_modules
 from grader.sandbox import IsolationUnavailable, Limits, choose_isolation, module_locations
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PROBE = """
 import json, os, sys
 job = json.loads(sys.stdin.readline())

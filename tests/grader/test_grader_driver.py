@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "grader"))
 import kit  # noqa: E402
+import pytest
 
 from grader.evaluate import evaluate_submission  # noqa: E402
 from grader.master import load_master  # noqa: E402
