@@ -14,10 +14,11 @@ here are derived mechanically from each exercise (solution) cell of a master, be
   (``* out.grad``), swap the two children's local derivatives, reverse the traversal, forget to
   accumulate (a removed ``+=``) or to reset a gradient, and a removed call statement.
 
-Each mutant changes one place of one cell. Its id, ``cell:operator:line:column:hash``, names
-the cell, the operator, the position in the cell and the first 10 hex digits of the SHA-256 of
-the mutated cell source, so that a judgement about it (``benchmarks/mutants/equivalent.py``)
-applies to exactly that mutant and lapses when the cell changes.
+Each mutant changes one place of one cell. Its id, ``cell:operator:function:hash``, names
+the cell, the operator, the function or method around the site and the first 10 hex digits of
+the SHA-256 of the mutated cell's syntax tree without its docstrings, so that a judgement about
+it (``benchmarks/mutants/equivalent.json``) applies to exactly that mutant, survives edits of
+the cell's docstrings and comments, and lapses when the cell's code changes.
 """
 
 from __future__ import annotations
@@ -60,13 +61,13 @@ class GeneratedMutant:
 
     @property
     def digest(self) -> str:
-        """The first 10 hex digits of the SHA-256 of the mutated source."""
-        return hashlib.sha256(self.source.encode()).hexdigest()[:10]
+        """The first 10 hex digits of the SHA-256 of the mutated code (:func:`code_digest`)."""
+        return code_digest(self.source)
 
     @property
     def id(self) -> str:
-        """``cell:operator:line:column:digest``, stable while the cell does not change."""
-        return f"{self.cell}:{self.operator}:{self.line}:{self.column}:{self.digest}"
+        """``cell:operator:function:digest``, stable while the cell's code does not change."""
+        return f"{self.cell}:{self.operator}:{self.function or '-'}:{self.digest}"
 
     def diff_line(self) -> str:
         """The mutated line, ``before -> after``, for reports."""
@@ -295,6 +296,27 @@ def _outer_functions(module: cst.Module) -> Iterator[cst.FunctionDef]:
             yield from (s for s in statement.body.body if isinstance(s, cst.FunctionDef))
 
 
+def code_digest(source: str) -> str:
+    """The first 10 hex digits of the SHA-256 of ``source``'s syntax tree without docstrings:
+    the same for two sources that differ only in docstrings, comments or layout.
+
+    >>> code_digest('def f():\\n    "doc"\\n    return 1') == code_digest("def f():  # a\\n  return 1")
+    True
+    """
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:10]
+
+
 def _same_program(first: str, second: str) -> bool:
     """Whether two sources compile to the same syntax tree (a mutation that changes nothing)."""
     return ast.dump(ast.parse(first)) == ast.dump(ast.parse(second))
@@ -349,6 +371,7 @@ def mutate_cell(
         return next((name for first, last, name in functions if first <= line <= last), "")
 
     seen = {source}
+    digests: set[str] = set()
     mutants = []
     for node in _walk(module):
         if id(node) in frozen or not inside(node):
@@ -361,6 +384,9 @@ def mutate_cell(
                 if text in seen or _same_program(text, source):
                     continue
                 seen.add(text)
+                if code_digest(text) in digests:  # the same program as an earlier mutant
+                    continue
+                digests.add(code_digest(text))
                 start = positions[node].start
                 mutants.append(
                     GeneratedMutant(
@@ -385,4 +411,4 @@ def sample(mutants: list[GeneratedMutant], count: int, salt: str = "") -> list[G
     return sorted(ranked[:count], key=mutants.index)
 
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+:[a-z]+\.[a-z_]+:\d+:\d+:[0-9a-f]{10}$")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+:[a-z]+\.[a-z_]+:[A-Za-z0-9_-]+:[0-9a-f]{10}$")

@@ -152,14 +152,20 @@ def test_mutmut_operators_are_used_except_strings(engine_mutants):
     assert "out = Value(self.data / other.data, (self, other))" in changed
 
 
-def test_ids_are_stable_unique_and_lapse_when_the_cell_changes(engine_mutants):
+def test_ids_are_stable_unique_and_lapse_when_the_code_changes(engine_mutants):
     ids = [mutant.id for mutant in engine_mutants]
     assert ids == [mutant.id for mutant in gm.mutate_cell("value_impl", ENGINE)]
     assert len(set(ids)) == len(ids)
     assert all(gm.ID_PATTERN.match(mutant_id) for mutant_id in ids), ids[:3]
     first = engine_mutants[0]
-    assert first.id.startswith(f"value_impl:{first.operator}:{first.line}:{first.column}:")
-    edited = gm.mutate_cell("value_impl", ENGINE.replace("import math", "import math  # edit"))
+    assert first.id.startswith(f"value_impl:{first.operator}:{first.function}:")
+    # a reworded docstring or comment (a lesson edit) keeps every judgement ...
+    reworded = ENGINE.replace('"""', '"""Reworded,\n    over two lines. ', 1)
+    reworded = reworded.replace("import math", "import math  # a comment")
+    assert reworded != ENGINE
+    assert [mutant.id for mutant in gm.mutate_cell("value_impl", reworded)] == ids
+    # ... a changed line of code makes every one lapse
+    edited = gm.mutate_cell("value_impl", ENGINE.replace("import math", "import math as m\nmath = m"))
     assert not set(ids) & {mutant.id for mutant in edited}
 
 
