@@ -165,7 +165,8 @@ def test_ids_are_stable_unique_and_lapse_when_the_code_changes(engine_mutants):
     assert reworded != ENGINE
     assert [mutant.id for mutant in gm.mutate_cell("value_impl", reworded)] == ids
     # ... a changed line of code makes every one lapse
-    edited = gm.mutate_cell("value_impl", ENGINE.replace("import math", "import math as m\nmath = m"))
+    recoded = ENGINE.replace("import math", "import math as m\nmath = m")
+    edited = gm.mutate_cell("value_impl", recoded)
     assert not set(ids) & {mutant.id for mutant in edited}
 
 
