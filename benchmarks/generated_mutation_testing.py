@@ -14,9 +14,11 @@ does. Each mutant is then
   the judgement lapse and the mutant is graded again);
 * **survived**: none of these.
 
-For item 2 and 3 of issue 12 the run also measures, per assignment, the share of killed mutants
-that fail exactly one graded cell, and the share whose first failing message names the mutated
-operation (the function or method around the mutated site, or its operator symbol).
+The run also measures, per assignment, the share of killed mutants that fail only graded cells
+of their own exercise (``grader.ownership``: a cell failing because of another exercise's code
+keeps its points), the share that fail only cells owning the mutated function (05's tests own
+one rule each), and the share whose first failing message names the mutated operation (the
+function or method around the mutated site, or its operator symbol).
 
 Usage::
 
@@ -46,6 +48,7 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/generated_mu
 
 from benchmarks import generated_mutants as gm  # noqa: E402
 from benchmarks import mutation_testing as mt  # noqa: E402
+from grader import ownership  # noqa: E402
 
 EQUIVALENT_FILE = BENCHMARKS / "mutants" / "equivalent.json"
 DOC_BEGIN = "<!-- generated-mutants:begin -->"
@@ -79,6 +82,8 @@ class MutantResult:
     visible_message: str = ""
     equivalent: str = ""
     error: str = ""
+    exercise_tests: tuple[str, ...] = ()  # the graded cells of the mutated cell's exercise
+    owning_tests: tuple[str, ...] = ()  # those of them that own the mutated function
 
     @property
     def survived(self) -> bool:
@@ -88,6 +93,16 @@ class MutantResult:
     def names_operation(self) -> bool:
         """Whether the first failing message names the function around the mutated site."""
         return names_operation(self.function, self.first_message)
+
+    @property
+    def in_own_exercise(self) -> bool:
+        """Whether every graded cell it fails belongs to the exercise it is in."""
+        return set(self.failed_tests) <= set(self.exercise_tests)
+
+    @property
+    def in_owning_tests(self) -> bool:
+        """Whether every graded cell it fails owns the mutated function (``OWNS``)."""
+        return set(self.failed_tests) <= set(self.owning_tests)
 
 
 @dataclass
@@ -111,10 +126,11 @@ class AssignmentReport:
     def row(self) -> str:
         """One markdown table row."""
         if self.problem:
-            return f"| {self.assignment} | {self.generated} | {self.problem} |||||||||"
+            return f"| {self.assignment} | {self.generated} | {self.problem} ||||||||||"
         graded = len(self.results)
         killed = self.killed
-        one_cell = sum(1 for r in killed if len(r.failed_tests) == 1)
+        own_exercise = sum(1 for r in killed if r.in_own_exercise)
+        owning = sum(1 for r in killed if r.in_owning_tests)
         mean = sum(len(r.failed_tests) for r in killed) / len(killed) if killed else 0.0
         named = sum(1 for r in killed if r.names_operation)
         visible = self.count(lambda r: r.visible_caught) if self.selfchecks else None
@@ -128,7 +144,8 @@ class AssignmentReport:
             f"| {self.assignment} | {self.generated} | {graded} | {len(killed)} | {visible_text} "
             f"| {self.count(lambda r: r.survived)} ({only_visible}) "
             f"| {self.count(lambda r: bool(r.equivalent))} | {self.count(lambda r: bool(r.error))} "
-            f"| {share(one_cell, len(killed))} ({mean:.1f}) | {share(named, len(killed))} "
+            f"| {share(own_exercise, len(killed))} | {share(owning, len(killed))} ({mean:.1f}) "
+            f"| {share(named, len(killed))} "
             f"| {self.seconds:.0f} |"
         )
 
@@ -136,8 +153,9 @@ class AssignmentReport:
 TABLE_HEAD = (
     "| assignment | generated | graded | killed by hidden tests | caught by self-checks "
     "| survived (of them caught by self-checks) | equivalent | errors "
-    "| killed failing one graded cell (mean cells) | first message names the operation "
-    "| seconds |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| killed failing only their exercise's cells | only the cells owning the code (mean cells) "
+    "| first message names the operation | seconds |"
+    "\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
@@ -213,6 +231,17 @@ class MutantGrader:
         self.strip_hidden = strip_hidden
         self.reference = mt.ReferenceGrader(self.master)
 
+    def owners(self, mutant: gm.GeneratedMutant) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The graded cells of the mutant's exercise, and those that own its function."""
+        exercise = ownership.exercise_of(self.master, mutant.cell)
+        tests = exercise.tests if exercise else ()
+        owning = []
+        for test in tests:
+            names = ownership.owned_names(self.master.hidden_tests[test])
+            if names is None or any(n.split(".")[-1] == mutant.function for n in names):
+                owning.append(test)
+        return tests, tuple(owning)
+
     def hidden(self, cell: str, source: str) -> tuple[bool, tuple[str, ...], str]:
         """Grade the submission with ``source`` in ``cell``: (killed, failed cells, message)."""
         from grader.evaluate import evaluate_submission
@@ -263,6 +292,7 @@ class MutantGrader:
         result = MutantResult(
             mutant.id, mutant.cell, mutant.operator, mutant.function, mutant.diff_line()
         )
+        result.exercise_tests, result.owning_tests = self.owners(mutant)
         try:
             result.hidden_killed, result.failed_tests, result.first_message = self.hidden(
                 mutant.cell, mutant.source
@@ -330,15 +360,31 @@ def reusable(path: Path) -> dict[str, MutantResult]:
     found = {}
     for report in json.loads(path.read_text()).values():
         for data in report["results"]:
-            result = MutantResult(**{**data, "failed_tests": tuple(data["failed_tests"])})
+            result = _result(data)
             if result.hidden_killed and not result.error:
                 found[result.id] = result
     return found
 
 
+def _result(data: dict) -> MutantResult:
+    """A MutantResult from its JSON form (lists back to tuples)."""
+    tuples = ("failed_tests", "exercise_tests", "owning_tests")
+    return MutantResult(**{k: tuple(v) if k in tuples else v for k, v in data.items()})
+
+
 def table(reports: Iterable[AssignmentReport]) -> str:
     """The markdown results table, one row per assignment."""
     return "\n".join([TABLE_HEAD, *(report.row() for report in reports)])
+
+
+def outside_their_exercise(reports: Iterable[AssignmentReport]) -> list[str]:
+    """One line per killed mutant that fails a graded cell of another exercise."""
+    return [
+        f"{report.assignment}: {result.id}: {result.change}: fails {', '.join(result.failed_tests)}"
+        for report in reports
+        for result in report.killed
+        if not result.in_own_exercise
+    ]
 
 
 def survivors(reports: Iterable[AssignmentReport]) -> list[str]:
@@ -375,7 +421,7 @@ def from_json(path: Path, equivalents: dict[str, dict[str, str]]) -> list[Assign
         report.problem = data["problem"]
         known = equivalents.get(assignment, {})
         for entry in data["results"]:
-            result = MutantResult(**{**entry, "failed_tests": tuple(entry["failed_tests"])})
+            result = _result(entry)
             if not result.hidden_killed:
                 result.equivalent = known.get(result.id, "")
             report.results.append(result)
@@ -426,10 +472,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.reuse:
             scope += f", the kills of an earlier run ({args.reuse.name}) reused"
         notes = "".join(f"\n- {line}" for line in lines) or "\n- none."
+        outside = "".join(f"\n- {line}" for line in outside_their_exercise(reports)) or "\n- none."
         mt.write_doc(
             args.write_doc,
             f"Measured {stamp} on {mt.machine()} (load average {load}), `--workers "
-            f"{args.workers}`, {scope}.\n\n{markdown}\n\nSurvivors and errors:{notes}",
+            f"{args.workers}`, {scope}.\n\n{markdown}\n\nSurvivors and errors:{notes}\n\n"
+            f"Killed mutants that fail a graded cell of another exercise:{outside}",
             DOC_BEGIN,
             DOC_END,
         )

@@ -22,6 +22,7 @@ from nbformat.v4 import new_output
 from grader.checks import notebook_problems, student_cells
 from grader.driver import RunRecord, run_in_sandbox
 from grader.master import Master, strip_hidden
+from grader.ownership import owned_names, ownership_key, sources_with_reference
 from grader.sandbox import Limits, choose_isolation
 from grader.secret import hidden_test_seed, submission_digest
 from grader.text import clean
@@ -34,6 +35,7 @@ def default_isolation() -> str:
     return choose_isolation(untrusted=True)
 
 
+RETRY_RUNS = 12  # re-runs of failed cells with the master's code for the rest, per submission
 FEEDBACK_WIDTH = 96  # characters per line of a message in feedback and the formgrader
 UNSANDBOXED_WARNING = (
     "graded WITHOUT a sandbox (bubblewrap missing, --allow-unsandboxed): this submission's code "
@@ -213,16 +215,92 @@ def evaluate_submission(
         for grade_id, outputs in student_run.outputs.items()
         if grade_id in master_exercises
     }
-    for test_cell in master.graded_tests:
-        verdict = decide(
-            test_cell.grade_id,
-            reference.results[test_cell.grade_id],
-            student_run.results.get(test_cell.grade_id),
+    verdicts = {
+        cell.grade_id: decide(
+            cell.grade_id,
+            reference.results[cell.grade_id],
+            student_run.results.get(cell.grade_id),
             not_run_reason=student_run.problem,
         )
-        _record(evaluation, verdict, test_cell.points)
+        for cell in master.graded_tests
+    }
+    if not student_run.problem:
+        verdicts.update(
+            retry_with_reference(master, exercises, tests, reference, verdicts, isolation)
+        )
+    for test_cell in master.graded_tests:
+        _record(evaluation, verdicts[test_cell.grade_id], test_cell.points)
     evaluation.seconds = time.monotonic() - clock
     return evaluation
+
+
+def retry_with_reference(
+    master: Master,
+    exercises: dict[str, str],
+    tests: list[dict[str, Any]],
+    reference: RunRecord,
+    verdicts: dict[str, Verdict],
+    isolation: str,
+) -> dict[str, Verdict]:
+    """The failed graded cells that pass on the student's code for what they own and the
+    master's code for the rest (:mod:`grader.ownership`), as passed verdicts.
+
+    Only a cell that failed beside a failed cell of another exercise (or, where tests name what
+    they own, of another part) is retried: then its failure may come from elsewhere. Cells with
+    the same swapped sources share one run (at most ``RETRY_RUNS`` runs). Such a run holds
+    the master's code, so nothing of it reaches the student: its outputs, errors and flags are
+    dropped, and a cell's verdict there only decides whether the cell keeps its points.
+    """
+    failed = [grade_id for grade_id, verdict in verdicts.items() if not verdict.passed]
+    owners = {grade_id: ownership_key(master, grade_id) for grade_id in failed}
+    groups: dict[tuple, list[str]] = {}
+    for grade_id in failed:
+        if all(owners[other] == owners[grade_id] for other in failed):
+            continue
+        sources = sources_with_reference(master, exercises, grade_id)
+        if sources is None or sources == exercises:
+            continue
+        groups.setdefault(tuple(sorted(sources.items())), []).append(grade_id)
+    retried: dict[str, Verdict] = {}
+    runs = list(groups.items())[:RETRY_RUNS]
+
+    def run(group: tuple[tuple, list[str]]) -> RunRecord:
+        sources, ids = dict(group[0]), set(group[1])
+        return run_exercises(master, sources, [t for t in tests if t["id"] in ids], isolation)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for (_, ids), record in zip(runs, pool.map(run, runs), strict=True):
+            if record.problem:
+                continue
+            for grade_id in ids:
+                verdict = decide(
+                    grade_id, reference.results[grade_id], record.results.get(grade_id)
+                )
+                if verdict.passed:
+                    retried[grade_id] = Verdict(
+                        grade_id,
+                        True,
+                        kept_points_message(master, grade_id, verdicts[grade_id], verdict),
+                        verdict.cases,
+                    )
+    return retried
+
+
+def kept_points_message(master: Master, grade_id: str, failed: Verdict, passed: Verdict) -> str:
+    """Why a cell that failed on the whole notebook keeps its points."""
+    names = owned_names(master.hidden_tests[grade_id])
+    if names:
+        owned = ", ".join(f"`{name}`" for name in names)
+        return (
+            f"Full marks for {owned}: all {passed.cases} hidden checks pass with the course's code "
+            f"for the rest of the cell. With all of your code this failed, because of your other "
+            f"methods (they lose marks in their own tests): {failed.message}"
+        )
+    return (
+        f"Full marks: all {passed.cases} hidden checks pass with the course's code for the other "
+        f"exercises. With all of your code this failed, because of code outside this exercise "
+        f"(it loses marks where it is tested): {failed.message}"
+    )
 
 
 def _record(evaluation: Evaluation, verdict: Verdict, points: float) -> None:

@@ -1,0 +1,193 @@
+"""One bug, one exercise: which code a graded cell owns, and its sources with the master's rest.
+
+A graded cell tests its own exercise, but its checks call code of other exercises too (03's
+``jvp`` runs the student's ``Dual``; 07's ``train_step`` their VJPs). So that a bug costs
+marks only in the exercise it is in, a graded cell that fails is graded once more on the
+student's code for what the cell **owns** and the master's code for everything else
+(:func:`sources_with_reference`); when it passes there, the failure came from elsewhere and
+the cell keeps its points (``grader.evaluate``).
+
+What a cell owns is, by default, its exercise: the run of exercise cells just before the run
+of graded cells it is in (``## Exercise 2``: the cell ``ex_jvp``, then ``test_jvp`` and
+``test_jacobian_forward``). Where one exercise cell holds several graded parts (05's ``Value``:
+one method per rule, ``backward`` for the traversal), a hidden test names what it owns in a
+literal before ``def hidden_test``::
+
+    OWNS = ("Value.__pow__",)
+
+and the student's definitions of those names (methods as ``Class.method``, functions and
+classes by name) replace the master's in the master's cell; the student's own helpers (names
+the master does not define) come along.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from grader.master import Master
+
+MAX_PARSED_CHARS = 200_000  # a longer student cell is not parsed here (no retry for it)
+
+
+class OwnershipError(ValueError):
+    """A hidden test's ``OWNS`` breaks the authoring contract."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """A run of exercise cells and the run of graded cells that tests them."""
+
+    cells: tuple[str, ...]
+    tests: tuple[str, ...]
+
+
+def exercises(master: Master) -> list[Exercise]:
+    """The master's exercises in order: each run of exercise cells with the graded cells after.
+
+    Setup cells, written answers and other cells neither start nor end a run.
+    """
+    found: list[Exercise] = []
+    cells: list[str] = []
+    tests: list[str] = []
+    for cell in master.cells:
+        if cell.is_exercise:
+            if tests:
+                found.append(Exercise(tuple(cells), tuple(tests)))
+                cells, tests = [], []
+            cells.append(cell.grade_id)
+        elif cell.is_graded_test:
+            tests.append(cell.grade_id)
+    if tests:
+        found.append(Exercise(tuple(cells), tuple(tests)))
+    return found
+
+
+def exercise_of(master: Master, grade_id: str) -> Exercise | None:
+    """The exercise an exercise cell or a graded cell belongs to (None for other cells)."""
+    return next((e for e in exercises(master) if grade_id in e.cells + e.tests), None)
+
+
+def ownership_key(master: Master, grade_id: str) -> tuple:
+    """What a graded cell owns: its exercise's cells and its ``OWNS`` names (None: all)."""
+    exercise = exercise_of(master, grade_id)
+    cells = exercise.cells if exercise else ()
+    return cells, owned_names(master.hidden_tests[grade_id])
+
+
+def owned_names(hidden_source: str) -> tuple[str, ...] | None:
+    """The names in a hidden test's ``OWNS = (...)`` literal, or None when it has none."""
+    for node in ast.parse(hidden_source).body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == "OWNS"
+        ):
+            names = ast.literal_eval(node.value)
+            if not isinstance(names, tuple | list) or not all(isinstance(n, str) for n in names):
+                raise OwnershipError("OWNS must be a tuple of names such as 'Value.__pow__'")
+            return tuple(names)
+    return None
+
+
+def parse_student(source: str) -> ast.Module | None:
+    """A student's cell as a syntax tree, or None when it does not parse here (a syntax error,
+    or a source too long or too deeply nested for this process to parse safely)."""
+    if len(source) > MAX_PARSED_CHARS:
+        return None
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _definitions(tree: ast.Module) -> dict[str, ast.stmt]:
+    """Top-level functions and classes by name, and each class's methods as ``Class.name``."""
+    found: dict[str, ast.stmt] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found[node.name] = node
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                    found[f"{node.name}.{item.name}"] = item
+    return found
+
+
+def check_owned_names(master_source: str, names: tuple[str, ...]) -> None:
+    """Raise OwnershipError unless every owned name is a definition of the master's cell."""
+    defined = _definitions(ast.parse(master_source))
+    missing = [name for name in names if name not in defined]
+    if missing:
+        raise OwnershipError(f"OWNS names {missing} that the exercise cell does not define")
+
+
+def splice(master_source: str, student_source: str, names: tuple[str, ...]) -> str | None:
+    """The master's cell with the student's definitions of ``names`` (and the student's own
+    helpers, the names the master does not define) in place of the master's.
+
+    None when the student's cell does not parse or lacks one of ``names``.
+
+    >>> master = "class V:\\n def f(self):\\n  return 1\\n def g(self):\\n  return 2"
+    >>> student = master.replace("1", "10").replace("2", "20")
+    >>> exec(splice(master, student, ("V.g",)), scope := {})
+    >>> scope["V"]().f(), scope["V"]().g()
+    (1, 20)
+    """
+    student = parse_student(student_source)
+    if student is None:
+        return None
+    master = ast.parse(master_source)
+    theirs, ours = _definitions(student), _definitions(master)
+    if any(name not in theirs for name in names):
+        return None
+    helpers = {name: node for name, node in theirs.items() if name not in ours}
+    body: list[ast.stmt] = []
+    for node in master.body:
+        name = getattr(node, "name", None)
+        if name in names:
+            body.append(theirs[name])
+            continue
+        if isinstance(node, ast.ClassDef):
+            items = [
+                theirs[key]
+                if (key := f"{node.name}.{getattr(item, 'name', '')}") in names
+                else item
+                for item in node.body
+            ]
+            items += [helpers.pop(key) for key in list(helpers) if key.startswith(f"{node.name}.")]
+            node.body = items
+        body.append(node)
+    body += [node for key, node in helpers.items() if "." not in key]
+    master.body = body
+    try:
+        return ast.unparse(master)
+    except (RecursionError, ValueError):
+        return None
+
+
+def sources_with_reference(
+    master: Master, student_sources: dict[str, str], grade_id: str
+) -> dict[str, str] | None:
+    """Exercise sources for re-grading the graded cell ``grade_id``: the student's code for
+    what it owns, the master's for every other exercise. None when there is nothing to swap
+    (a cell outside any exercise) or the student's owned code cannot be spliced."""
+    exercise = exercise_of(master, grade_id)
+    if exercise is None:
+        return None
+    names = owned_names(master.hidden_tests[grade_id])
+    sources = {cell.grade_id: cell.source for cell in master.exercises}
+    for cell_id in exercise.cells:
+        student = student_sources.get(cell_id, "")
+        if names is None:
+            sources[cell_id] = student
+            continue
+        defined = _definitions(ast.parse(sources[cell_id]))
+        here = tuple(name for name in names if name in defined)
+        if here:
+            spliced = splice(sources[cell_id], student, here)
+            if spliced is None:
+                return None
+            sources[cell_id] = spliced
+    return sources
