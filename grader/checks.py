@@ -13,6 +13,7 @@ import json
 import os
 import re
 import stat
+import threading
 from pathlib import Path
 
 import nbformat
@@ -248,6 +249,25 @@ def edited_test(submitted: str, master_source: str) -> bool:
     return lines(submitted) not in (lines(strip_hidden(master_source)), lines(master_source))
 
 
+# CPython 3.11's AST constructor keeps its recursion depth per interpreter, not per thread:
+# parsing in two threads at once can raise SystemError (python/cpython#106905), and the batch
+# grades in threads, so every parse of a cell here holds this lock
+_PARSE_LOCK = threading.Lock()
+MAX_PARSED_CHARS = 2_000_000  # a longer cell is not parsed here (the sandbox still runs it)
+
+
+def parse_code(source: str) -> ast.Module | None:
+    """A cell as a syntax tree, or None when it does not parse here: a syntax error, or a
+    source too long or too deeply nested for the grader's process to parse safely."""
+    if len(source) > MAX_PARSED_CHARS:
+        return None
+    with _PARSE_LOCK:
+        try:
+            return ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError, SystemError):
+            return None
+
+
 def forbidden_imports(source: str, forbidden: tuple[str, ...]) -> list[str]:
     """Modules from ``forbidden`` that ``source`` imports, found statically.
 
@@ -257,9 +277,8 @@ def forbidden_imports(source: str, forbidden: tuple[str, ...]) -> list[str]:
     >>> forbidden_imports("from autodiff_lib import Value", ("autodiff_lib",))
     ['autodiff_lib']
     """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = parse_code(source)
+    if tree is None:  # the sandbox reports it when the cell runs
         return []
     imported: list[str] = []
     for node in ast.walk(tree):

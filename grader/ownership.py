@@ -23,11 +23,11 @@ the master does not define) come along.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 
+from grader.checks import parse_code
 from grader.master import Master
-
-MAX_PARSED_CHARS = 200_000  # a longer student cell is not parsed here (no retry for it)
 
 
 class OwnershipError(ValueError):
@@ -75,9 +75,10 @@ def ownership_key(master: Master, grade_id: str) -> tuple:
     return cells, owned_names(master.hidden_tests[grade_id])
 
 
+@functools.lru_cache(maxsize=256)
 def owned_names(hidden_source: str) -> tuple[str, ...] | None:
     """The names in a hidden test's ``OWNS = (...)`` literal, or None when it has none."""
-    for node in ast.parse(hidden_source).body:
+    for node in _parse(hidden_source).body:
         if (
             isinstance(node, ast.Assign)
             and len(node.targets) == 1
@@ -91,15 +92,12 @@ def owned_names(hidden_source: str) -> tuple[str, ...] | None:
     return None
 
 
-def parse_student(source: str) -> ast.Module | None:
-    """A student's cell as a syntax tree, or None when it does not parse here (a syntax error,
-    or a source too long or too deeply nested for this process to parse safely)."""
-    if len(source) > MAX_PARSED_CHARS:
-        return None
-    try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+def _parse(source: str) -> ast.Module:
+    """The master's code as a syntax tree (it parses: the master ran)."""
+    tree = parse_code(source)
+    if tree is None:
+        raise OwnershipError("a master cell that does not parse")
+    return tree
 
 
 def _definitions(tree: ast.Module) -> dict[str, ast.stmt]:
@@ -117,7 +115,7 @@ def _definitions(tree: ast.Module) -> dict[str, ast.stmt]:
 
 def check_owned_names(master_source: str, names: tuple[str, ...]) -> None:
     """Raise OwnershipError unless every owned name is a definition of the master's cell."""
-    defined = _definitions(ast.parse(master_source))
+    defined = _definitions(_parse(master_source))
     missing = [name for name in names if name not in defined]
     if missing:
         raise OwnershipError(f"OWNS names {missing} that the exercise cell does not define")
@@ -135,10 +133,10 @@ def splice(master_source: str, student_source: str, names: tuple[str, ...]) -> s
     >>> scope["V"]().f(), scope["V"]().g()
     (1, 20)
     """
-    student = parse_student(student_source)
+    student = parse_code(student_source)
     if student is None:
         return None
-    master = ast.parse(master_source)
+    master = _parse(master_source)
     theirs, ours = _definitions(student), _definitions(master)
     if any(name not in theirs for name in names):
         return None
@@ -163,7 +161,7 @@ def splice(master_source: str, student_source: str, names: tuple[str, ...]) -> s
     master.body = body
     try:
         return ast.unparse(master)
-    except (RecursionError, ValueError):
+    except (RecursionError, ValueError, MemoryError):
         return None
 
 
@@ -183,7 +181,7 @@ def sources_with_reference(
         if names is None:
             sources[cell_id] = student
             continue
-        defined = _definitions(ast.parse(sources[cell_id]))
+        defined = _definitions(_parse(sources[cell_id]))
         here = tuple(name for name in names if name in defined)
         if here:
             spliced = splice(sources[cell_id], student, here)

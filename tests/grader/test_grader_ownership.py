@@ -8,15 +8,18 @@ holds the master's code) reaches the student.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from benchmarks import mutation_testing as mt
-from grader import evaluate, ownership
+from grader import checks, evaluate, ownership
 from grader.evaluate import evaluate_submission
 from grader.master import load_master, strip_hidden
 from grader.paths import master_ids, master_path
@@ -264,3 +267,31 @@ def test_the_re_grading_run_holds_the_masters_code_but_nothing_of_it_reaches_the
     # the re-grading did run: without raising, jvp passes there with the master's Dual
     assert tests["test_jvp"].passed is (not raises)
     assert "MASTER" not in tests["test_jvp"].message
+
+
+def test_cells_are_parsed_one_thread_at_a_time_and_a_parser_failure_is_no_crash(monkeypatch):
+    # CPython 3.11's AST constructor is not thread-safe (python/cpython#106905: "AST
+    # constructor recursion depth mismatch" seen here in a threaded mutation run)
+    inside, most = [0], [0]
+    real_parse = ast.parse
+
+    def counting_parse(source, *args, **kwargs):
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        try:
+            time.sleep(0.001)
+            return real_parse(source, *args, **kwargs)
+        finally:
+            inside[0] -= 1
+
+    monkeypatch.setattr(ast, "parse", counting_parse)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        trees = list(pool.map(checks.parse_code, ["x = 1"] * 64))
+    assert all(tree is not None for tree in trees) and most[0] == 1
+
+    def broken_parse(source, *args, **kwargs):
+        raise SystemError("AST constructor recursion depth mismatch (before=30, after=23)")
+
+    monkeypatch.setattr(ast, "parse", broken_parse)
+    assert checks.parse_code("x = 1") is None
+    assert checks.forbidden_imports("import torch", ("torch",)) == []  # the sandbox still hides it
