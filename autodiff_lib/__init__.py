@@ -9,7 +9,9 @@ Its packages follow the course:
   :mod:`autodiff_lib.nn`, :mod:`autodiff_lib.optim` and :mod:`autodiff_lib.data` beside it;
 - :mod:`autodiff_lib.lab` (lessons 08-09): statistics, recorders, training, plots, widgets and
   the experiments;
-- :mod:`autodiff_lib.core`: what both engines share (the backward order, edge-case rules).
+- :mod:`autodiff_lib.core`: what both engines share (the backward order, edge-case rules);
+- :mod:`autodiff_lib.style`: the course's figure style (``use_course_style()``: colour-blind-safe
+  colours, each with its own line style).
 
 The names here are those of ``scalar.__all__`` and ``tensors.__all__``, so
 ``import autodiff_lib as torch`` runs code written for ``torch``. ``nn``, ``optim``, ``data``
