@@ -46,7 +46,7 @@ def test_failing_case_names_expected_actual_and_the_matching_hint():
     student = {"name": reference["name"], "value": 0.5378828427399902}
     message = verdict.case_message(reference, student)
     assert message == (
-        "d/dx tanh(x) at x = 0.5000: expected 0.7864, got 0.5379. "
+        "d/dx tanh(x) at x = 0.5000: expected 0.7864477329659274, got 0.5378828427399902. "
         "Did you use 1 - tanh(x) instead of 1 - tanh(x)**2?"
     )
     other = verdict.case_message(reference, {"name": reference["name"], "value": 2.0})
