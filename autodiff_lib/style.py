@@ -31,20 +31,25 @@ LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
-def course_style() -> dict[str, Any]:
-    """The course's matplotlib settings (``rcParams``), as a dict."""
+def course_style(figsize: tuple[float, float] = (7.0, 4.0)) -> dict[str, Any]:
+    """The course's matplotlib settings (``rcParams``), as a dict; ``figsize`` in inches."""
     from cycler import cycler
 
     return {
         "axes.prop_cycle": cycler(color=list(COLORS)) + cycler(linestyle=list(LINE_STYLES)),
         "image.cmap": "viridis",  # perceptually uniform, readable in grey
+        "figure.figsize": figsize,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
         "legend.framealpha": 0.9,
         "lines.linewidth": 1.8,
     }
 
 
-def use_course_style() -> None:
+def use_course_style(figsize: tuple[float, float] = (7.0, 4.0)) -> None:
     """Apply :func:`course_style` to matplotlib's settings for the rest of the session."""
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update(course_style())
+    plt.rcParams.update(course_style(figsize))

@@ -24,6 +24,7 @@ the cell's docstrings and comments, and lapses when the cell's code changes.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +33,8 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
 from mutmut.mutation.mutators import mutation_operators
+
+from grader.checks import parse_code
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -296,6 +299,7 @@ def _outer_functions(module: cst.Module) -> Iterator[cst.FunctionDef]:
             yield from (s for s in statement.body.body if isinstance(s, cst.FunctionDef))
 
 
+@functools.lru_cache(maxsize=4096)
 def code_digest(source: str) -> str:
     """The first 10 hex digits of the SHA-256 of ``source``'s syntax tree without docstrings:
     the same for two sources that differ only in docstrings, comments or layout.
@@ -304,7 +308,9 @@ def code_digest(source: str) -> str:
     >>> code_digest(first) == code_digest(second)
     True
     """
-    tree = ast.parse(source)
+    tree = parse_code(source)  # one thread at a time (CPython 3.11, see grader.checks)
+    if tree is None:
+        raise SyntaxError("a mutant that does not parse")
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (
@@ -320,7 +326,7 @@ def code_digest(source: str) -> str:
 
 def _same_program(first: str, second: str) -> bool:
     """Whether two sources compile to the same syntax tree (a mutation that changes nothing)."""
-    return ast.dump(ast.parse(first)) == ast.dump(ast.parse(second))
+    return ast.dump(parse_code(first)) == ast.dump(parse_code(second))
 
 
 def mutate_cell(

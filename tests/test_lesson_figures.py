@@ -14,6 +14,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from figure_support import probe_cell, readability_problems
+from nbclient import NotebookClient
 
 from grader.release import master_ids
 
@@ -68,3 +70,32 @@ def test_every_figure_is_followed_by_a_caption(assignment):
         )
         sentences = re.findall(r"[^.!?]{20,}[.!?]", caption[len("**Figure.** ") :])
         assert sentences, f"{assignment}: the caption of {grade_id} says nothing: {caption!r}"
+
+
+def _probe(tmp_path, source: str) -> list[str]:
+    """Run ``source`` in a kernel behind the figure probe; the readability problems found."""
+    record = tmp_path / "figures.jsonl"
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(probe_cell(record)), nbformat.v4.new_code_cell(source)]
+    )
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    return readability_problems(record)
+
+
+def test_the_probe_finds_curves_told_apart_by_colour_alone_and_legends_over_data(tmp_path):
+    colour_only = (
+        "import matplotlib.pyplot as plt\nimport numpy as np\nx = np.linspace(0, 1, 50)\n"
+        "fig, ax = plt.subplots()\n"
+        "ax.plot(x, x, color='red', label='a')\nax.plot(x, 1 - x, color='blue', label='b')\n"
+        "ax.plot(x, x * x, color='red', ls='--', label='c')\nax.legend(loc='center')\n"
+    )
+    problems = _probe(tmp_path, colour_only)
+    assert any("['a', 'b']" in p and "colour alone" in p for p in problems), problems
+    assert any("legend covers" in p for p in problems), problems
+    course_style = (
+        "import matplotlib.pyplot as plt\nimport numpy as np\n"
+        "from autodiff_lib.style import use_course_style\nuse_course_style()\n"
+        "x = np.linspace(0, 1, 50)\nfig, ax = plt.subplots()\n"
+        "for k in range(5):\n    ax.plot(x, x + k, label=f'k = {k}')\nax.legend(loc='upper left')\n"
+    )
+    assert _probe(tmp_path / "styled", course_style) == []

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from figure_support import probe_cell, readability_problems
 from nbclient import NotebookClient
 
 from grader.cli import main
@@ -72,8 +73,12 @@ def test_there_are_masters():
 
 
 @pytest.mark.parametrize("assignment", MASTERS)
-def test_master_runs_top_to_bottom(assignment):
+def test_master_runs_top_to_bottom_and_its_figures_read_without_colour(assignment, tmp_path):
+    """Every cell runs; every figure's labelled curves differ by line style or marker, not by
+    colour alone, and no legend covers data points (tests/figure_support.py)."""
     notebook = nbformat.read(master_file(assignment), as_version=4)
+    record = tmp_path / "figures.jsonl"
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(probe_cell(record)))
     client = NotebookClient(
         notebook,
         timeout=600,
@@ -81,6 +86,9 @@ def test_master_runs_top_to_bottom(assignment):
         resources={"metadata": {"path": str(master_file(assignment).parent)}},
     )
     client.execute()
+    assert record.exists(), f"{assignment} drew no figure"
+    problems = readability_problems(record)
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("assignment", MASTERS)

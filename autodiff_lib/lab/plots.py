@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from autodiff_lib.style import COLORS, LINE_STYLES
+
 __all__ = [
     "plot_grad_flow",
     "axes_or_new",
@@ -150,14 +152,18 @@ def plot_activation_histograms(
 ) -> Any:
     """Overlaid histograms of the activations of up to ``max_layers`` evenly spaced layers.
 
-    Shallow layers are drawn dark, deep layers light, so a distribution that collapses with
-    depth (to 0, or onto the asymptotes of a sigmoid) is visible at a glance. Returns the axes.
+    Shallow layers are drawn dark, deep layers light, each with its own line style, so a
+    distribution that collapses with depth (to 0, or onto the asymptotes of a sigmoid) is
+    visible at a glance, in grey too. Returns the axes.
     """
     ax = axes_or_new(ax)
     picked = layers_to_show(activations, max_layers)
-    for color, (index, values) in zip(layer_colors(len(picked)), picked, strict=True):
+    styles = LINE_STYLES * (1 + len(picked) // len(LINE_STYLES))
+    colors = layer_colors(len(picked))
+    for color, style, (index, values) in zip(colors, styles, picked, strict=False):
         if values.size:
-            ax.hist(values, bins=bins, histtype="step", color=color, label=f"layer {index + 1}")
+            label = f"layer {index + 1}"
+            ax.hist(values, bins=bins, histtype="step", color=color, ls=style, label=label)
     label_activation_axes(ax)
     ax.legend(fontsize="small", loc="upper right")
     return ax
@@ -184,9 +190,10 @@ def plot_training_curves(
         items = list(histories.items())
     else:
         items = [(h.label, h) for h in histories]
-    for label, history in items:
+    styles = LINE_STYLES * (1 + len(items) // len(LINE_STYLES))
+    for (label, history), color, style in zip(items, COLORS * 8, styles, strict=False):
         values = history.step_loss if metric == "loss" else history.step_accuracy
-        ax.plot(np.arange(1, len(values) + 1), values, label=label or None)
+        ax.plot(np.arange(1, len(values) + 1), values, color=color, ls=style, label=label or None)
     ax.set_xlabel("training step")
     ax.set_ylabel("training loss" if metric == "loss" else "training accuracy")
     ax.set_title(f"Training {metric}")

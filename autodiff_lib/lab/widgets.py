@@ -40,6 +40,7 @@ from autodiff_lib.lab.plots import (
     layers_to_show,
     shown_norms,
 )
+from autodiff_lib.style import LINE_STYLES
 
 MAX_DEPTH = 50
 # the settings that have a control; the others (width, batch, seed) stay as they started
@@ -79,8 +80,11 @@ class GradientFlowFigure:
         self.norms_xlabel = self.norms_ax.get_xlabel()
         (self.norms_line,) = self.norms_ax.plot([], [], "o-", markersize=3)
         label_activation_axes(self.hist_ax)
-        colors = layer_colors(max_layers)
-        self.histograms = [self.hist_ax.stairs([0.0], [0.0, 1.0], color=color) for color in colors]
+        styles = LINE_STYLES * (1 + max_layers // len(LINE_STYLES))
+        self.histograms = [
+            self.hist_ax.stairs([0.0], [0.0, 1.0], color=color, ls=style)
+            for color, style in zip(layer_colors(max_layers), styles, strict=False)
+        ]
         self.title = self.figure.suptitle("")
 
     def draw(self, result: GradientFlowResult) -> bytes:

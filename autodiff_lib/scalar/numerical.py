@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from autodiff_lib.style import COLORS, LINE_STYLES
+
 EPS = float(np.finfo(float).eps)
 """Machine epsilon of float64, :math:`2^{-52} \\approx 2.2\\times10^{-16}`."""
 
@@ -445,10 +447,13 @@ class StepSizeSweep:
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4.5))
         floor = 1e-17
-        for method, errors in self.errors.items():
-            ax.loglog(self.hs, np.maximum(errors, floor), lw=1.2, label=method)
+        for (method, errors), color, style in zip(
+            self.errors.items(), COLORS, LINE_STYLES, strict=False
+        ):
+            shown = np.maximum(errors, floor)
+            ax.loglog(self.hs, shown, lw=1.2, color=color, ls=style, label=method)
             best = int(np.argmin(errors))
-            ax.plot(self.hs[best], max(errors[best], floor), "o", ms=6, color=ax.lines[-1].get_c())
+            ax.plot(self.hs[best], max(errors[best], floor), "o", ms=6, color=color)
         for h_mark, name in ((math.sqrt(EPS), r"$\sqrt{\varepsilon}$"), (EPS ** (1 / 3), None)):
             label = name or r"$\varepsilon^{1/3}$"
             ax.axvline(h_mark, color="gray", ls=":", lw=1)
