@@ -200,11 +200,17 @@ def load_equivalents(path: Path = EQUIVALENT_FILE) -> dict[str, dict[str, str]]:
 
 
 def exercises(master_nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
-    """``(grade_id, source)`` of each exercise (solution, not graded) code cell."""
+    """``(grade_id, source)`` of each exercise (solution, not graded) code cell.
+
+    Practice cells (``grade_id`` starting with ``practice_``: hand-worked answers checked only by
+    a visible, ungraded self-check) are left out: no hidden test grades them.
+    """
     found = []
     for cell in master_nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("solution") and not meta.get("grade"):
+            if meta["grade_id"].startswith("practice_"):
+                continue
             found.append((meta["grade_id"], cell.source))
     return found
 
