@@ -99,3 +99,17 @@ def test_the_probe_finds_curves_told_apart_by_colour_alone_and_legends_over_data
         "for k in range(5):\n    ax.plot(x, x + k, label=f'k = {k}')\nax.legend(loc='upper left')\n"
     )
     assert _probe(tmp_path / "styled", course_style) == []
+
+
+@pytest.mark.parametrize("assignment", MASTERS)
+def test_every_interactive_widget_has_a_static_figure_after_it(assignment):
+    # a static copy (HTML, PDF) shows no widget: the figure after it shows what it would
+    cells = nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    cells = cells.cells
+    for index, cell in enumerate(cells):
+        if cell.cell_type == "code" and "_explorer(" in cell.source:
+            following = cells[index + 1]
+            assert following.cell_type == "code" and makes_figure(following.source), (
+                f"{assignment}: the widget in cell {index} has no static figure after it"
+            )
+            assert cells[index + 2].source.startswith("**Figure.** ")
