@@ -75,3 +75,30 @@ def test_09_deep_mlp_relu_clearly_beats_sigmoid_without_batchnorm():
         assert f"{final[label]:.2f}" in text, (
             f"09's reading of the DeepMLP run does not state {label}'s measured {final[label]:.2f}"
         )
+
+
+def test_08_text_states_the_activation_comparisons_measured_ratios():
+    drawn = []
+
+    def record_then_close(*args, **kwargs):
+        for ax in plt.gcf().axes:
+            drawn.extend((ax.get_title(), line.get_label(), line.get_ydata()) for line in ax.lines)
+        plt.close("all")
+
+    namespace = {"__name__": "__main__"}
+    ids = ["setup_imports", "demo_plot_style", "ex_layer_gradient_norms"]
+    run("08_vanishing_gradients", ids, namespace)
+    show, plt.show = plt.show, record_then_close
+    try:
+        source = cells("08_vanishing_gradients")["demo_activation_comparison"].source
+        exec(compile(source, "demo_activation_comparison", "exec"), namespace)
+    finally:
+        plt.show = show
+    ratios = {(title, label): ys[-1] / ys[0] for title, label, ys in drawn}
+    sigmoid = [np.log10(r) for (_, label), r in ratios.items() if label == "Sigmoid"]
+    relu_default = np.log10(ratios[("PyTorch default init", "ReLU")])
+    text = cells("08_vanishing_gradients")["theory_activation_reading"].source
+    assert "$10^{5}$-$10^{10}$ times smaller" in text
+    assert 5 <= min(sigmoid) and max(sigmoid) <= 10.5, sigmoid  # last over first layer, both inits
+    assert "a factor $10^{3}$-$10^{4}$ over 12 layers" in text
+    assert 3 <= relu_default <= 4, relu_default
