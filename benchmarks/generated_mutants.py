@@ -61,6 +61,12 @@ class GeneratedMutant:
     original: str  # the master's source of the cell
     source: str  # the mutated source of the cell
     function: str = ""  # the outermost function or method around the site, e.g. "__mul__"
+    owner: str = ""  # the class of that method, e.g. "Value" ("" for a function)
+
+    @property
+    def qualified_function(self) -> str:
+        """``Class.method`` or ``function``, as a message names it."""
+        return f"{self.owner}.{self.function}" if self.owner else self.function
 
     @property
     def digest(self) -> str:
@@ -290,13 +296,15 @@ def _docstrings(module: cst.Module) -> set[int]:
     return found
 
 
-def _outer_functions(module: cst.Module) -> Iterator[cst.FunctionDef]:
-    """The module's functions and its classes' methods (not the functions nested in them)."""
+def _outer_functions(module: cst.Module) -> Iterator[tuple[str, cst.FunctionDef]]:
+    """The module's functions and its classes' methods (not the functions nested in them),
+    each with its class's name (``""`` for a function)."""
     for statement in module.body:
         if isinstance(statement, cst.FunctionDef):
-            yield statement
+            yield "", statement
         elif isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):
-            yield from (s for s in statement.body.body if isinstance(s, cst.FunctionDef))
+            owner = statement.name.value
+            yield from ((owner, s) for s in statement.body.body if isinstance(s, cst.FunctionDef))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -370,12 +378,13 @@ def mutate_cell(
         )
 
     functions = [
-        (positions[node].start.line, positions[node].end.line, node.name.value)
-        for node in _outer_functions(module)
+        (positions[node].start.line, positions[node].end.line, owner, node.name.value)
+        for owner, node in _outer_functions(module)
     ]
 
-    def function_of(line: int) -> str:
-        return next((name for first, last, name in functions if first <= line <= last), "")
+    def function_of(line: int) -> tuple[str, str]:
+        found = ((owner, name) for first, last, owner, name in functions if first <= line <= last)
+        return next(found, ("", ""))
 
     seen = {source}
     digests: set[str] = set()
@@ -395,9 +404,10 @@ def mutate_cell(
                     continue
                 digests.add(code_digest(text))
                 start = positions[node].start
+                owner, function = function_of(start.line)
                 mutants.append(
                     GeneratedMutant(
-                        cell, name, start.line, start.column, source, text, function_of(start.line)
+                        cell, name, start.line, start.column, source, text, function, owner
                     )
                 )
     return mutants

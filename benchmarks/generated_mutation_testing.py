@@ -244,7 +244,7 @@ class MutantGrader:
         owning = []
         for test in tests:
             names = ownership.owned_names(self.master.hidden_tests[test])
-            if names is None or any(n.split(".")[-1] == mutant.function for n in names):
+            if names is None or mutant.qualified_function in names:
                 owning.append(test)
         return tests, tuple(owning)
 
@@ -296,7 +296,7 @@ class MutantGrader:
     def grade(self, mutant: gm.GeneratedMutant, selfchecks: bool = True) -> MutantResult:
         """Both verdicts on one mutant; an exception of the harness becomes ``error``."""
         result = MutantResult(
-            mutant.id, mutant.cell, mutant.operator, mutant.function, mutant.diff_line()
+            mutant.id, mutant.cell, mutant.operator, mutant.qualified_function, mutant.diff_line()
         )
         result.exercise_tests, result.owning_tests = self.owners(mutant)
         try:

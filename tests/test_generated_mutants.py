@@ -177,9 +177,13 @@ def test_sample_is_deterministic_and_keeps_source_order(engine_mutants):
     assert first == sorted(first, key=engine_mutants.index)
 
 
-def test_mutants_name_their_function(engine_mutants):
+def test_mutants_name_their_function_and_its_class(engine_mutants):
     functions = {mutant.function for mutant in engine_mutants}
     assert functions == {"__init__", "__mul__", "backward"}
+    qualified = {mutant.qualified_function for mutant in engine_mutants}
+    assert qualified == {"Value.__init__", "Value.__mul__", "Value.backward"}
+    (plain,) = gm.mutate_cell("f", "def f(x):\n    return x + 1\n")[:1]
+    assert plain.qualified_function == "f"
 
 
 @pytest.mark.parametrize(

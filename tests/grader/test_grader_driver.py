@@ -8,8 +8,10 @@ and reason, leaks nothing of the hidden tests and leaves nothing running.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import sys
 import time
 
 import kit  # noqa: E402
@@ -281,3 +283,41 @@ def test_grading_without_a_sandbox_refuses_unless_allowed_and_then_says_so(maste
         evaluation = grade(master, wrong_code())
     summary = evaluation.summary()
     assert summary["isolation"] == "subprocess" and "WITHOUT a sandbox" in summary["warning"]
+
+
+def test_a_reply_read_deep_in_the_graders_own_stack_is_still_read():
+    # numpy walking a student's object array through a proxy recurses in the grader; the reply
+    # that then arrives is short and valid: it is read, the protocol stays in step (the case
+    # fails as unusable, not the whole notebook as a broken channel)
+    from grader.channel import ChannelBroken, parse_message
+
+    line = b'{"kind":"reply","results":[{"value":{"$":"ref","h":-2}}]}'
+    raw_failed = parsed = 0
+
+    def at_depth(n):
+        nonlocal raw_failed, parsed
+        if n:
+            return at_depth(n - 1)
+        try:
+            json.loads(line)
+        except RecursionError:
+            raw_failed += 1
+        try:
+            assert parse_message(line)["kind"] == "reply"
+            parsed += 1
+        except RecursionError:
+            pass  # too deep for this frame itself: not a message problem
+
+    frame, used = sys._getframe(), 0
+    while frame is not None:
+        frame, used = frame.f_back, used + 1
+    for margin in range(0, 40):
+        try:
+            at_depth(sys.getrecursionlimit() - used - margin)
+        except RecursionError:
+            pass
+    assert raw_failed and parsed >= raw_failed
+    with pytest.raises(ChannelBroken):
+        parse_message(b"[" * 100_000 + b"]" * 100_000)  # a message truly too deep
+    with pytest.raises(ChannelBroken):
+        parse_message(b"{not json")
