@@ -42,6 +42,12 @@ class MasterCell:
         return self.cell_type == "code" and self.solution and not self.graded
 
     @property
+    def is_practice(self) -> bool:
+        """A hand-worked practice (``practice_*``): an exercise cell no hidden test grades,
+        checked only by the visible self-check after it."""
+        return self.is_exercise and self.grade_id.startswith("practice_")
+
+    @property
     def is_graded_test(self) -> bool:
         return self.cell_type == "code" and self.graded and not self.solution
 

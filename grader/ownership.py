@@ -45,13 +45,14 @@ class Exercise:
 def exercises(master: Master) -> list[Exercise]:
     """The master's exercises in order: each run of exercise cells with the graded cells after.
 
-    Setup cells, written answers and other cells neither start nor end a run.
+    Setup cells, practice cells (no hidden test grades them), written answers and other cells
+    neither start nor end a run.
     """
     found: list[Exercise] = []
     cells: list[str] = []
     tests: list[str] = []
     for cell in master.cells:
-        if cell.is_exercise:
+        if cell.is_exercise and not cell.is_practice:
             if tests:
                 found.append(Exercise(tuple(cells), tuple(tests)))
                 cells, tests = [], []
