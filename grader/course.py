@@ -21,7 +21,7 @@ from nbgrader.converters.base import NbGraderException
 from nbgrader.coursedir import CourseDirectory
 
 from grader.nbgrader_setup import course_config
-from grader.paths import SUBMITTED_DIRECTORY
+from grader.paths import SUBMITTED_DIRECTORY, gradebook_exists, gradebook_url
 from grader.permissions import protect_course_files
 
 
@@ -85,9 +85,9 @@ def generate_assignment(course_root: Path, assignment: str) -> None:
 
 def assignment_known(course_root: Path, assignment: str) -> bool:
     """True when the gradebook has the assignment (it was released)."""
-    if not (course_root / "gradebook.db").exists():
+    if not gradebook_exists(course_root):
         return False
-    with Gradebook(f"sqlite:///{course_root / 'gradebook.db'}") as gradebook:
+    with Gradebook(gradebook_url(course_root)) as gradebook:
         try:
             gradebook.find_assignment(assignment)
         except MissingEntry:

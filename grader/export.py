@@ -13,6 +13,7 @@ from typing import Any
 
 from nbgrader.api import Gradebook
 
+from grader.paths import gradebook_exists, gradebook_url
 from grader.report import reports
 from grader.text import csv_cell
 
@@ -24,9 +25,8 @@ def export_rows(course_root: Path) -> list[dict[str, Any]]:
     flags = reports(course_root)
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     max_scores: dict[str, float] = {}
-    database = course_root / "gradebook.db"
-    if database.exists():
-        with Gradebook(f"sqlite:///{database}") as gradebook:
+    if gradebook_exists(course_root):
+        with Gradebook(gradebook_url(course_root)) as gradebook:
             for assignment in gradebook.assignments:
                 max_scores[assignment.name] = float(assignment.max_score)
                 for submission in assignment.submissions:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from grader.paths import RELEASE_DIRECTORY, SOURCE_DIRECTORY
+from grader.paths import RELEASE_DIRECTORY, SOURCE_DIRECTORY, gradebook_url
 
 
 def configure(c: Any) -> None:
@@ -76,6 +76,7 @@ def course_config(
     c = Config()
     configure(c)
     c.CourseDirectory.root = str(course_root)
+    c.CourseDirectory.db_url = gradebook_url(course_root)
     c.HiddenTestGrader.course_root = str(course_root)
     c.HiddenTestGrader.secret_root = str(secret_root or course_root)
     if precomputed:

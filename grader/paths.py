@@ -8,10 +8,12 @@ The layout is nbgrader's (``nbgrader_config.py`` names the same folders through
     <course>/submitted/<student>/<id>/           what a student handed in
     <course>/autograded/<student>/<id>/          nbgrader's graded copy and the grader's report
     <course>/feedback/<student>/<id>/            the HTML feedback
+    <course>/gradebook.db                        nbgrader's gradebook (or $AUTODIFF_GRADEBOOK_URL)
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 SOURCE_DIRECTORY = "solutions"
@@ -21,6 +23,22 @@ AUTOGRADED_DIRECTORY = "autograded"
 FEEDBACK_DIRECTORY = "feedback"
 BUILD_DIRECTORY = "build"
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+
+GRADEBOOK_FILE = "gradebook.db"
+GRADEBOOK_URL_VARIABLE = "AUTODIFF_GRADEBOOK_URL"
+
+
+def gradebook_url(course_root: Path) -> str:
+    """nbgrader's gradebook: ``$AUTODIFF_GRADEBOOK_URL`` when set (an SQLAlchemy URL, e.g.
+    ``postgresql://grader@db/autodiff`` for several graders on a JupyterHub), else the SQLite
+    file ``<course>/gradebook.db``. nbgrader's own apps read it too (``nbgrader_config.py``)."""
+    return os.environ.get(GRADEBOOK_URL_VARIABLE) or f"sqlite:///{course_root / GRADEBOOK_FILE}"
+
+
+def gradebook_exists(course_root: Path) -> bool:
+    """Whether there is a gradebook to read (a configured URL is taken to exist)."""
+    return bool(os.environ.get(GRADEBOOK_URL_VARIABLE)) or (course_root / GRADEBOOK_FILE).exists()
 
 
 def notebook_name(assignment: str) -> str:
