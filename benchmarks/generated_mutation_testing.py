@@ -48,22 +48,12 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/generated_mu
 
 from benchmarks import generated_mutants as gm  # noqa: E402
 from benchmarks import mutation_testing as mt  # noqa: E402
+from benchmarks.mutation_testing import names_operation  # noqa: E402
 from grader import ownership  # noqa: E402
 
 EQUIVALENT_FILE = BENCHMARKS / "mutants" / "equivalent.json"
 DOC_BEGIN = "<!-- generated-mutants:begin -->"
 DOC_END = "<!-- generated-mutants:end -->"
-
-#: How the mutated operation may be named in a message, for the dunder methods.
-OPERATOR_WORDS = {
-    "add": (" + ", "add", "sum"),
-    "sub": (" - ", "sub", "differen"),
-    "mul": (" * ", "mul", "product"),
-    "truediv": (" / ", "div", "quotient"),
-    "pow": ("**", "pow", "power"),
-    "neg": ("-", "neg"),
-    "matmul": (" @ ", "matmul"),
-}
 
 
 @dataclass
@@ -157,28 +147,6 @@ TABLE_HEAD = (
     "| first message names the operation | seconds |"
     "\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
-
-
-def names_operation(function: str, message: str) -> bool:
-    """Whether ``message`` names ``function`` (a dunder by its symbol or word), ignoring case.
-
-    >>> names_operation("Value.__mul__", "x * y: expected 2, got 3")
-    True
-    >>> names_operation("central_difference", "d/dx at 1.0: expected 2, got 3")
-    False
-    """
-    if not function or not message:
-        return False
-    text = message.lower()
-    owner, _, name = function.rpartition(".")
-    if name.startswith("__") and name.endswith("__"):
-        core = name.strip("_").removeprefix("r") if name != "__radd__" else "add"
-        core = "add" if core == "add" else core
-        if name == "__init__":
-            return bool(owner) and owner.lower() in text
-        words = OPERATOR_WORDS.get(core, (core,))
-        return name in text or any(word in text for word in words)
-    return name.strip("_").lower() in text
 
 
 # --------------------------------------------------------------------------- equivalents

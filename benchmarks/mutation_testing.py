@@ -25,6 +25,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import os
 import platform
@@ -33,7 +34,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
@@ -45,6 +46,59 @@ SECRET = b"mutation-testing"
 STUDENT = "mutant"
 DOC_BEGIN = "<!-- mutation-results:begin -->"
 DOC_END = "<!-- mutation-results:end -->"
+
+
+#: How the mutated operation may be named in a message, for the dunder methods.
+OPERATOR_WORDS = {
+    "add": (" + ", "add", "sum"),
+    "sub": (" - ", "sub", "differen"),
+    "mul": (" * ", "mul", "product"),
+    "truediv": (" / ", "div", "quotient"),
+    "pow": ("**", "pow", "power"),
+    "neg": ("-", "neg"),
+    "matmul": (" @ ", "matmul"),
+}
+
+
+def names_operation(function: str, message: str) -> bool:
+    """Whether ``message`` names ``function`` (a dunder by its symbol or word), ignoring case.
+
+    >>> names_operation("Value.__mul__", "x * y: expected 2, got 3")
+    True
+    >>> names_operation("central_difference", "d/dx at 1.0: expected 2, got 3")
+    False
+    """
+    if not function or not message:
+        return False
+    text = message.lower()
+    owner, _, name = function.rpartition(".")
+    if name.startswith("__") and name.endswith("__"):
+        core = name.strip("_").removeprefix("r") if name != "__radd__" else "add"
+        core = "add" if core == "add" else core
+        if name == "__init__":
+            return bool(owner) and owner.lower() in text
+        words = OPERATOR_WORDS.get(core, (core,))
+        return name in text or any(word in text for word in words)
+    return name.strip("_").lower() in text
+
+
+def enclosing_function(source: str, find: str) -> str:
+    """``Class.method`` or ``function`` around the first occurrence of ``find`` in ``source``
+    (``""`` outside any), as a message would name the operation a mutant changes."""
+    from grader.checks import parse_code
+
+    line = source[: source.index(find)].count("\n") + 1
+    tree = parse_code(source)  # one parse at a time: see grader.checks.parse_code
+    for node in tree.body if tree else []:
+        inside = node.lineno <= line <= (node.end_lineno or node.lineno)
+        if isinstance(node, ast.FunctionDef) and inside:
+            return node.name
+        if isinstance(node, ast.ClassDef) and inside:
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.lineno <= line <= item.end_lineno:
+                    return f"{node.name}.{item.name}"
+            return node.name
+    return ""
 
 
 class SpecError(ValueError):
@@ -81,6 +135,13 @@ class Outcome:
     failed_tests: tuple[str, ...] = ()
     flag: str = ""
     error: str = ""
+    message: str = ""  # the first failing graded cell's message
+    function: str = ""  # a mutant's function (``Class.method``), as a message names it
+
+    @property
+    def names_operation(self) -> bool:
+        """Whether a caught mutant's first failing message names the function it changes."""
+        return names_operation(self.function, self.message)
 
     @property
     def full_marks(self) -> bool:
@@ -260,9 +321,15 @@ class ReferenceGrader:
             reference=self.reference,
             digest=self.digest,
         )
-        failed = tuple(test.id for test in evaluation.tests if not test.passed)
+        failed = [test for test in evaluation.tests if not test.passed]
         return Outcome(
-            kind, label, evaluation.score, evaluation.max_score, failed, flag=evaluation.reason
+            kind,
+            label,
+            evaluation.score,
+            evaluation.max_score,
+            tuple(test.id for test in failed),
+            flag=evaluation.reason,
+            message=failed[0].message if failed else "",
         )
 
 
@@ -291,7 +358,12 @@ def run_assignment(assignment: str, workers: int = 2) -> Report:
 
     def run(job: tuple[str, str, Callable[[], str], str]) -> Outcome:
         kind, label, build, cell = job
-        return _job(grader, master_nb, strip_hidden, kind, label, build, cell)
+        outcome = _job(grader, master_nb, strip_hidden, kind, label, build, cell)
+        mutant = next((m for m in mutants if kind == "mutant" and m.bug == label), None)
+        if mutant is None:
+            return outcome
+        source = cell_source(master_nb, mutant.cell)
+        return replace(outcome, function=enclosing_function(source, mutant.find))
 
     first_exercise = master_info.exercises[0].grade_id
     baseline = run(
@@ -326,20 +398,25 @@ def run_assignment(assignment: str, workers: int = 2) -> Report:
 def table(reports: Iterable[Report]) -> str:
     """A markdown table: one row per assignment."""
     lines = [
-        "| assignment | mutants | caught | fraction | alternatives ok | seconds |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| assignment | mutants | caught | fraction | alternatives ok "
+        "| first message names the operation | seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for report in reports:
         if not report.mutants and report.problems():
             lines.append(
-                f"| {report.assignment} | - | - | master fails | - | {report.seconds:.0f} |"
+                f"| {report.assignment} | - | - | master fails | - | - | {report.seconds:.0f} |"
             )
             continue
         total = len(report.mutants)
         fraction = f"{report.caught / total:.0%}" if total else "-"
+        caught = [outcome for outcome in report.mutants if outcome.ok]
+        named = sum(outcome.names_operation for outcome in caught)
+        naming = f"{named / len(caught):.0%}" if caught else "-"
         lines.append(
             f"| {report.assignment} | {total} | {report.caught} | {fraction} | "
-            f"{report.alternatives_ok}/{len(report.alternatives)} | {report.seconds:.0f} |"
+            f"{report.alternatives_ok}/{len(report.alternatives)} | {naming} "
+            f"| {report.seconds:.0f} |"
         )
     return "\n".join(lines)
 
