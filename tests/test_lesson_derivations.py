@@ -6,8 +6,9 @@ spellings (matched on a normalised text: no spaces, ``$``, braces or LaTeX spaci
 ``^``, ``\\cdot`` as ``*``, ``x.data`` and ``x.value`` as ``x``). In the student version,
 generated from the master as ``python -m grader release`` does:
 
-* no pattern occurs in a code cell other than the graded self-checks (fixed cells whose messages
-  name the expected value after the student has tried), nor in markdown outside ``<details>``;
+* no pattern occurs in a code cell, nor in markdown outside ``<details>``; of a graded cell only
+  the visible self-check (the text before ``### BEGIN HIDDEN TESTS``) is read: it compares with
+  literal numbers and its messages name the expected value, never the rule;
 * the exercise cell's docstrings and comments never mention a local derivative or tangent rule;
 * every group has its three collapsed hints, in order (a nudge, the key step, the formula), and
   its formula is in the third hint and in neither of the first two.
@@ -77,6 +78,8 @@ GROUPS: dict[str, dict[str, list[str]]] = {
             r"dotab\+adotb",
             r"self\.tangent\*other\+self\*other\.tangent",
             r"self\*other\.tangent\+self\.tangent\*other",
+            r"\ba\*d\+b\*c\b",
+            r"\bb\*c\+a\*d\b",
         ],
         "the quotient /": [
             r"\(bc-ad\)\)?/\(?c\^2",
@@ -85,6 +88,7 @@ GROUPS: dict[str, dict[str, list[str]]] = {
         ],
         "the power **": [
             POWER,
+            r"\b\d+(\.\d+)?\*x0?\^\(?-?\d",
         ],
         "exp, log, sin, cos and tanh": [
             r"\be\^a" + M + r"(a'|b)\b",
@@ -97,6 +101,7 @@ GROUPS: dict[str, dict[str, list[str]]] = {
             r"-sin\(self\)\*self\.tangent",
             r"self\.tangent/self\b",
             r"\be\*self\.tangent",
+            r"1-tanh" + ARG + r"\^2",
         ],
     },
 }
@@ -165,6 +170,14 @@ def nbgrader(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
+HIDDEN = "### BEGIN HIDDEN TESTS"
+
+
+def visible(cell) -> str:
+    """What a student reads of a graded cell: the self-check before the hidden tests."""
+    return cell.source.split(HIDDEN, 1)[0]
+
+
 def test_normalise_reads_latex_and_code_alike():
     tanh = GROUPS["05_value_engine"]["tanh, sigmoid and relu"]
     for spelling in (
@@ -195,6 +208,14 @@ def test_normalise_reads_latex_and_code_alike():
     for spelling in ("$-self/other^2$", "out.grad * self.data / other.data**2"):
         assert hits(spelling, division), spelling
     assert not hits("$out = \\tanh(self)$; returns a new Value.", all_patterns("05_value_engine"))
+    forward = all_patterns("03_forward_mode")
+    for spelling in (  # spellings of the old visible self-checks of 03
+        "3.0 * 7.0 + 2.0 * 5.0 (a*d + b*c)",
+        "(\"x**3\", lambda d: d**3, 3 * x0**2)",
+        "(\"x**0.5\", lambda d: d**0.5, 0.5 * x0**-0.5)",
+        "1 - math.tanh(x0) ** 2",
+    ):
+        assert hits(spelling, forward), spelling
 
 
 @pytest.mark.parametrize("assignment", sorted(GROUPS))
@@ -204,9 +225,7 @@ def test_release_hands_over_no_rule_outside_the_hints(released, assignment):
     for cell in released[assignment].cells:
         meta = nbgrader(cell)
         if cell.cell_type == "code":
-            if meta.get("grade"):
-                continue  # a graded self-check: its fixed messages follow the student's attempt
-            text = cell.source
+            text = visible(cell) if meta.get("grade") else cell.source
         else:
             text = DETAILS.sub("", cell.source)
         leaks += [f"{meta.get('grade_id')}: {p}" for p in hits(text, patterns)]
@@ -246,3 +265,16 @@ def test_every_rule_group_has_three_progressive_hints(released, assignment):
             )
     extra = sorted(set(hints) - set(GROUPS[assignment]))
     assert not extra, f"{assignment}: hints for groups the test does not know: {extra}"
+
+
+@pytest.mark.parametrize("assignment", sorted(GROUPS))
+def test_visible_self_checks_of_the_masters_compare_with_numbers(assignment):
+    """The same check on the masters, so a leak shows before a release is generated."""
+    path = REPO / "solutions" / assignment / f"{assignment}.ipynb"
+    cells = nbformat.read(path, as_version=4).cells
+    graded = [c for c in cells if c.cell_type == "code" and nbgrader(c).get("grade")]
+    checks = [c for c in graded if HIDDEN in c.source]
+    assert checks, f"{assignment}: no graded self-check with hidden tests found"
+    patterns = all_patterns(assignment)
+    leaks = [f"{nbgrader(c).get('grade_id')}: {p}" for c in checks for p in hits(visible(c), patterns)]
+    assert not leaks, f"{assignment}: a visible self-check spells a rule: {leaks}"
