@@ -179,3 +179,15 @@ def test_every_mutant_caught_and_every_alternative_accepted(assignment):
     report = mt.run_assignment(assignment, workers=1)
     assert report.mutants, f"{assignment}: no mutant was graded"
     assert report.passed, "\n".join(mt.describe_problems(report))
+
+
+def test_a_mutant_is_attributed_to_the_function_around_its_find_text():
+    source = (
+        "class Value:\n    def __mul__(self, other):\n        return 1\n\n"
+        "    def tanh(self):\n        t = 2\n        return t\n\n\ndef helper():\n    return 3\n"
+    )
+    assert mt.enclosing_function(source, "t = 2") == "Value.tanh"
+    assert mt.enclosing_function(source, "return 1") == "Value.__mul__"
+    assert mt.enclosing_function(source, "return 3") == "helper"
+    assert mt.names_operation("Value.__mul__", "f = a * b at a=1.0: expected 2.0, got 3.0.")
+    assert not mt.names_operation("Value.tanh", "f = a * b at a=1.0: expected 2.0, got 3.0.")
