@@ -5,12 +5,11 @@ student release goes to ``course/<id>/``. Grading state (``submitted/``, ``autog
 ``feedback/``, ``gradebook.db``) is created here on the instructor's machine and never committed.
 """
 
-from pathlib import Path
-
 from grader.nbgrader_setup import configure
-from grader.paths import gradebook_url
+from grader.paths import configured_gradebook_url
 
 c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
 configure(c)
-# gradebook.db here, or the database $AUTODIFF_GRADEBOOK_URL names (docs/deploying.md)
-c.CourseDirectory.db_url = gradebook_url(Path(__file__).resolve().parent)
+# the database $AUTODIFF_GRADEBOOK_URL names (docs/deploying.md), else nbgrader's gradebook.db
+if configured_gradebook_url():
+    c.CourseDirectory.db_url = configured_gradebook_url()

@@ -29,16 +29,21 @@ GRADEBOOK_FILE = "gradebook.db"
 GRADEBOOK_URL_VARIABLE = "AUTODIFF_GRADEBOOK_URL"
 
 
+def configured_gradebook_url() -> str | None:
+    """``$AUTODIFF_GRADEBOOK_URL`` (an SQLAlchemy URL, e.g. ``postgresql://grader@db/autodiff``
+    for several graders on a JupyterHub), or None when it is not set."""
+    return os.environ.get(GRADEBOOK_URL_VARIABLE) or None
+
+
 def gradebook_url(course_root: Path) -> str:
-    """nbgrader's gradebook: ``$AUTODIFF_GRADEBOOK_URL`` when set (an SQLAlchemy URL, e.g.
-    ``postgresql://grader@db/autodiff`` for several graders on a JupyterHub), else the SQLite
-    file ``<course>/gradebook.db``. nbgrader's own apps read it too (``nbgrader_config.py``)."""
-    return os.environ.get(GRADEBOOK_URL_VARIABLE) or f"sqlite:///{course_root / GRADEBOOK_FILE}"
+    """nbgrader's gradebook: the configured URL, else the SQLite file ``<course>/gradebook.db``
+    (nbgrader's own default; ``nbgrader_config.py`` gives nbgrader's apps the configured URL)."""
+    return configured_gradebook_url() or f"sqlite:///{course_root / GRADEBOOK_FILE}"
 
 
 def gradebook_exists(course_root: Path) -> bool:
     """Whether there is a gradebook to read (a configured URL is taken to exist)."""
-    return bool(os.environ.get(GRADEBOOK_URL_VARIABLE)) or (course_root / GRADEBOOK_FILE).exists()
+    return bool(configured_gradebook_url()) or (course_root / GRADEBOOK_FILE).exists()
 
 
 def notebook_name(assignment: str) -> str:
