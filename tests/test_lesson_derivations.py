@@ -211,8 +211,8 @@ def test_normalise_reads_latex_and_code_alike():
     forward = all_patterns("03_forward_mode")
     for spelling in (  # spellings of the old visible self-checks of 03
         "3.0 * 7.0 + 2.0 * 5.0 (a*d + b*c)",
-        "(\"x**3\", lambda d: d**3, 3 * x0**2)",
-        "(\"x**0.5\", lambda d: d**0.5, 0.5 * x0**-0.5)",
+        '("x**3", lambda d: d**3, 3 * x0**2)',
+        '("x**0.5", lambda d: d**0.5, 0.5 * x0**-0.5)',
         "1 - math.tanh(x0) ** 2",
     ):
         assert hits(spelling, forward), spelling
@@ -276,5 +276,7 @@ def test_visible_self_checks_of_the_masters_compare_with_numbers(assignment):
     checks = [c for c in graded if HIDDEN in c.source]
     assert checks, f"{assignment}: no graded self-check with hidden tests found"
     patterns = all_patterns(assignment)
-    leaks = [f"{nbgrader(c).get('grade_id')}: {p}" for c in checks for p in hits(visible(c), patterns)]
+    leaks = [
+        f"{nbgrader(c).get('grade_id')}: {p}" for c in checks for p in hits(visible(c), patterns)
+    ]
     assert not leaks, f"{assignment}: a visible self-check spells a rule: {leaks}"
