@@ -400,9 +400,10 @@ def mutate_cell(
                 if text in seen or _same_program(text, source):
                     continue
                 seen.add(text)
-                if code_digest(text) in digests:  # the same program as an earlier mutant
+                digest = code_digest(text)
+                if digest in digests:  # the same program as an earlier mutant
                     continue
-                digests.add(code_digest(text))
+                digests.add(digest)
                 start = positions[node].start
                 owner, function = function_of(start.line)
                 mutants.append(

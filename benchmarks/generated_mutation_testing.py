@@ -50,6 +50,8 @@ from benchmarks import generated_mutants as gm  # noqa: E402
 from benchmarks import mutation_testing as mt  # noqa: E402
 from benchmarks.mutation_testing import names_operation  # noqa: E402
 from grader import ownership  # noqa: E402
+from grader.master import Master, load_master, strip_hidden  # noqa: E402
+from grader.paths import master_path  # noqa: E402
 
 EQUIVALENT_FILE = BENCHMARKS / "mutants" / "equivalent.json"
 DOC_BEGIN = "<!-- generated-mutants:begin -->"
@@ -167,39 +169,27 @@ def load_equivalents(path: Path = EQUIVALENT_FILE) -> dict[str, dict[str, str]]:
 # --------------------------------------------------------------------------- grading
 
 
-def exercises(master_nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
-    """``(grade_id, source)`` of each exercise (solution, not graded) code cell.
-
-    Practice cells (``grade_id`` starting with ``practice_``: hand-worked answers checked only by
-    a visible, ungraded self-check) are left out: no hidden test grades them.
-    """
-    found = []
-    for cell in master_nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("solution") and not meta.get("grade"):
-            if meta["grade_id"].startswith("practice_"):
-                continue
-            found.append((meta["grade_id"], cell.source))
-    return found
+def exercises(master: Master) -> list[tuple[str, str]]:
+    """``(grade_id, source)`` of each exercise cell no practice (``MasterCell.is_practice``: a
+    hand-worked answer checked only by a visible self-check, which no hidden test grades)."""
+    return [(cell.grade_id, cell.source) for cell in master.exercises if not cell.is_practice]
 
 
-def master_notebook(assignment: str) -> nbformat.NotebookNode:
-    """The master notebook of ``assignment``."""
-    return nbformat.read(mt.SOLUTIONS_DIR / assignment / f"{assignment}.ipynb", as_version=4)
+def load_assignment_master(assignment: str) -> Master:
+    """The parsed master of ``assignment``."""
+    return load_master(master_path(mt.REPO, assignment))
 
 
 def master_mutants(assignment: str) -> list[gm.GeneratedMutant]:
     """Every generated mutant of the master of ``assignment``."""
-    return gm.generate(exercises(master_notebook(assignment)))
+    return gm.generate(exercises(load_assignment_master(assignment)))
 
 
 class MutantGrader:
     """Grades generated mutants of one master: hidden tests and visible self-checks."""
 
     def __init__(self, assignment: str) -> None:
-        from grader.master import load_master, strip_hidden
-
-        path = mt.SOLUTIONS_DIR / assignment / f"{assignment}.ipynb"
+        path = master_path(mt.REPO, assignment)
         self.master = load_master(path)
         self.master_nb = nbformat.read(path, as_version=4)
         self.strip_hidden = strip_hidden
@@ -302,8 +292,8 @@ def run_assignment(
     chosen = [m for m in chosen if reuse is None or m.id not in reuse]
     report = AssignmentReport(assignment, len(mutants), selfchecks=selfchecks)
     grader = MutantGrader(assignment)
-    baseline_killed, failed, _ = grader.hidden(*exercises(grader.master_nb)[0])
-    baseline_visible, message = grader.visible(*exercises(grader.master_nb)[0])
+    baseline_killed, failed, _ = grader.hidden(*exercises(grader.master)[0])
+    baseline_visible, message = grader.visible(*exercises(grader.master)[0])
     if baseline_killed or (selfchecks and baseline_visible):
         report.problem = f"master fails: {', '.join(failed) or message}"
         return report

@@ -356,14 +356,12 @@ def run_assignment(assignment: str, workers: int = 2) -> Report:
     mutants, alternatives = load_spec(MUTANTS_DIR / f"{assignment}.py")
     grader = ReferenceGrader(master_info)
 
-    def run(job: tuple[str, str, Callable[[], str], str]) -> Outcome:
-        kind, label, build, cell = job
+    def run(job: tuple[str, str, Callable[[], str], str, str]) -> Outcome:
+        kind, label, build, cell, find = job
         outcome = _job(grader, master_nb, strip_hidden, kind, label, build, cell)
-        mutant = next((m for m in mutants if kind == "mutant" and m.bug == label), None)
-        if mutant is None:
+        if not find or outcome.error:  # not a mutant, or one whose entry does not fit
             return outcome
-        source = cell_source(master_nb, mutant.cell)
-        return replace(outcome, function=enclosing_function(source, mutant.find))
+        return replace(outcome, function=enclosing_function(cell_source(master_nb, cell), find))
 
     first_exercise = master_info.exercises[0].grade_id
     baseline = run(
@@ -372,6 +370,7 @@ def run_assignment(assignment: str, workers: int = 2) -> Report:
             "the master itself",
             lambda: cell_source(master_nb, first_exercise),
             first_exercise,
+            "",
         )
     )
     if not baseline.ok:  # nothing else can be judged against a master that fails
@@ -383,10 +382,11 @@ def run_assignment(assignment: str, workers: int = 2) -> Report:
             mutant.bug,
             lambda m=mutant: mutated_source(cell_source(master_nb, m.cell), m.find, m.replace),
             mutant.cell,
+            mutant.find,
         )
         for mutant in mutants
     ]
-    jobs += [("alternative", alt.why, lambda a=alt: a.source, alt.cell) for alt in alternatives]
+    jobs += [("alternative", alt.why, lambda a=alt: a.source, alt.cell, "") for alt in alternatives]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         outcomes = [baseline, *pool.map(run, jobs)]
     return Report(assignment, outcomes, time.perf_counter() - started)

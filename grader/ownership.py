@@ -123,10 +123,11 @@ def check_owned_names(master_source: str, names: tuple[str, ...]) -> None:
 
 
 def splice(master_source: str, student_source: str, names: tuple[str, ...]) -> str | None:
-    """The master's cell with the student's definitions of ``names`` (and the student's own
-    helpers, the names the master does not define) in place of the master's.
+    """The master's cell with the student's definitions of those ``names`` it defines (and the
+    student's own helpers, the names the master does not define) in place of the master's; the
+    master's cell unchanged when it defines none of them.
 
-    None when the student's cell does not parse or lacks one of ``names``.
+    None when the student's cell does not parse or lacks one of those names.
 
     >>> master = "class V:\\n def f(self):\\n  return 1\\n def g(self):\\n  return 2"
     >>> student = master.replace("1", "10").replace("2", "20")
@@ -134,11 +135,15 @@ def splice(master_source: str, student_source: str, names: tuple[str, ...]) -> s
     >>> scope["V"]().f(), scope["V"]().g()
     (1, 20)
     """
+    master = _parse(master_source)
+    ours = _definitions(master)
+    names = tuple(name for name in names if name in ours)
+    if not names:
+        return master_source
     student = parse_code(student_source)
     if student is None:
         return None
-    master = _parse(master_source)
-    theirs, ours = _definitions(student), _definitions(master)
+    theirs = _definitions(student)
     if any(name not in theirs for name in names):
         return None
     helpers = {name: node for name, node in theirs.items() if name not in ours}
@@ -179,14 +184,8 @@ def sources_with_reference(
     sources = {cell.grade_id: cell.source for cell in master.exercises}
     for cell_id in exercise.cells:
         student = student_sources.get(cell_id, "")
-        if names is None:
-            sources[cell_id] = student
-            continue
-        defined = _definitions(_parse(sources[cell_id]))
-        here = tuple(name for name in names if name in defined)
-        if here:
-            spliced = splice(sources[cell_id], student, here)
-            if spliced is None:
-                return None
-            sources[cell_id] = spliced
+        spliced = student if names is None else splice(sources[cell_id], student, names)
+        if spliced is None:
+            return None
+        sources[cell_id] = spliced
     return sources

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from grader.paths import SOURCE_DIRECTORY
+from grader.paths import GRADEBOOK_FILE, SOURCE_DIRECTORY
 
-PRIVATE_FILES = ("gradebook.db", ".course_secret", ".grader_student_ids.json")
+PRIVATE_FILES = (GRADEBOOK_FILE, ".course_secret", ".grader_student_ids.json")
 
 
 def protect_course_files(course_root: Path) -> list[Path]:

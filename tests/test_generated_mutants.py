@@ -230,7 +230,7 @@ def _fixed_sample(assignment: str, mutants: list) -> list:
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_fixed_sample_of_generated_mutants_is_killed(assignment):
     mutants = gmt.master_mutants(assignment)
-    cells = {cell for cell, _ in gmt.exercises(gmt.master_notebook(assignment))}
+    cells = {cell for cell, _ in gmt.exercises(gmt.load_assignment_master(assignment))}
     assert {mutant.cell for mutant in mutants} == cells, "every exercise cell gets mutants"
     equivalents = gmt.load_equivalents().get(assignment, {})
     stale = set(equivalents) - {mutant.id for mutant in mutants}
@@ -258,7 +258,7 @@ def test_a_listed_equivalent_mutant_still_earns_full_marks(assignment):
 
 def test_self_checks_pass_the_master_and_catch_a_dropped_chain_factor():
     grader = gmt.MutantGrader("04_computational_graphs")
-    cells = dict(gmt.exercises(grader.master_nb))
+    cells = dict(gmt.exercises(grader.master))
     assert grader.visible("ex_backward", cells["ex_backward"]) == (False, "")
     (mutant,) = [
         m

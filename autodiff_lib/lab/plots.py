@@ -7,6 +7,7 @@ explorer. matplotlib is imported when a plot is drawn, not when this module is.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import cycle
 from typing import Any
 
 import numpy as np
@@ -158,9 +159,8 @@ def plot_activation_histograms(
     """
     ax = axes_or_new(ax)
     picked = layers_to_show(activations, max_layers)
-    styles = LINE_STYLES * (1 + len(picked) // len(LINE_STYLES))
     colors = layer_colors(len(picked))
-    for color, style, (index, values) in zip(colors, styles, picked, strict=False):
+    for color, style, (index, values) in zip(colors, cycle(LINE_STYLES), picked, strict=False):
         if values.size:
             label = f"layer {index + 1}"
             ax.hist(values, bins=bins, histtype="step", color=color, ls=style, label=label)
@@ -190,8 +190,8 @@ def plot_training_curves(
         items = list(histories.items())
     else:
         items = [(h.label, h) for h in histories]
-    styles = LINE_STYLES * (1 + len(items) // len(LINE_STYLES))
-    for (label, history), color, style in zip(items, COLORS * 8, styles, strict=False):
+    looks = zip(cycle(COLORS), cycle(LINE_STYLES))
+    for (label, history), (color, style) in zip(items, looks, strict=False):
         values = history.step_loss if metric == "loss" else history.step_accuracy
         ax.plot(np.arange(1, len(values) + 1), values, color=color, ls=style, label=label or None)
     ax.set_xlabel("training step")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import inspect
 import io
+from itertools import cycle
 from typing import Any
 
 import ipywidgets as widgets
@@ -80,10 +81,9 @@ class GradientFlowFigure:
         self.norms_xlabel = self.norms_ax.get_xlabel()
         (self.norms_line,) = self.norms_ax.plot([], [], "o-", markersize=3)
         label_activation_axes(self.hist_ax)
-        styles = LINE_STYLES * (1 + max_layers // len(LINE_STYLES))
         self.histograms = [
             self.hist_ax.stairs([0.0], [0.0, 1.0], color=color, ls=style)
-            for color, style in zip(layer_colors(max_layers), styles, strict=False)
+            for color, style in zip(layer_colors(max_layers), cycle(LINE_STYLES), strict=False)
         ]
         self.title = self.figure.suptitle("")
 

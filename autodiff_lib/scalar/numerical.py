@@ -36,6 +36,7 @@ import cmath
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import cycle
 from typing import Any
 
 import numpy as np
@@ -447,9 +448,8 @@ class StepSizeSweep:
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4.5))
         floor = 1e-17
-        for (method, errors), color, style in zip(
-            self.errors.items(), COLORS, LINE_STYLES, strict=False
-        ):
+        looks = zip(cycle(COLORS), cycle(LINE_STYLES))
+        for (method, errors), (color, style) in zip(self.errors.items(), looks, strict=False):
             shown = np.maximum(errors, floor)
             ax.loglog(self.hs, shown, lw=1.2, color=color, ls=style, label=method)
             best = int(np.argmin(errors))
