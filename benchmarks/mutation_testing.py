@@ -8,6 +8,9 @@ For each assignment with a file ``benchmarks/mutants/<id>.py`` (plain data, see
   result with the grader's own checks, sandbox and verdicts (``grader.evaluate``), the
   master's reference run done once per assignment. It is *caught* when it scores below full
   marks;
+  A mutant of a mistake the lesson itself warns about also carries
+  ``"pitfall": {"self_check": GRADE_ID, "hint": TEXT}``: the visible self-check cell that must
+  fail on it and a piece of the message it must fail with (``tests/test_lesson_pitfalls.py``);
 * each **alternative** ``{"cell", "source", "why"}`` replaces the whole solution cell by another
   correct solution; it must score full marks and raise no flag.
 
@@ -106,6 +109,14 @@ class SpecError(ValueError):
 
 
 @dataclass(frozen=True)
+class Pitfall:
+    """A mistake the lesson names: its visible self-check ``self_check`` fails with ``hint``."""
+
+    self_check: str
+    hint: str
+
+
+@dataclass(frozen=True)
 class Mutant:
     """A plausible student bug: ``find`` replaced by ``replace`` in solution cell ``cell``."""
 
@@ -113,6 +124,7 @@ class Mutant:
     find: str
     replace: str
     bug: str
+    pitfall: Pitfall | None = None
 
 
 @dataclass(frozen=True)
@@ -200,17 +212,34 @@ def assignments_with_mutants(mutants_dir: Path = MUTANTS_DIR) -> list[str]:
     return sorted(path.stem for path in mutants_dir.glob("[0-9]*.py"))
 
 
-def _entries(data: dict, name: str, keys: tuple[str, ...], path: Path) -> list[dict]:
+def _entries(
+    data: dict, name: str, keys: tuple[str, ...], path: Path, optional: tuple[str, ...] = ()
+) -> list[dict]:
     entries = data.get(name)
     if not isinstance(entries, list):
         raise SpecError(f"{path}: {name} must be a list of dicts")
     for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or set(entry) != set(keys):
-            raise SpecError(f"{path}: {name}[{index}] must have exactly the keys {', '.join(keys)}")
+        if not isinstance(entry, dict) or not set(keys) <= set(entry) <= set(keys + optional):
+            allowed = ", ".join(keys) + "".join(f" (and optionally {key})" for key in optional)
+            raise SpecError(f"{path}: {name}[{index}] must have exactly the keys {allowed}")
         for key in keys:
             if not isinstance(entry[key], str) or (key != "replace" and not entry[key]):
                 raise SpecError(f"{path}: {name}[{index}][{key!r}] must be a non-empty string")
     return entries
+
+
+def _pitfall(entry: dict, where: str) -> Pitfall | None:
+    """The entry's ``pitfall`` (self-check and hint); SpecError when it is malformed."""
+    if "pitfall" not in entry:
+        return None
+    pitfall = entry["pitfall"]
+    if (
+        not isinstance(pitfall, dict)
+        or set(pitfall) != {"self_check", "hint"}
+        or not all(isinstance(value, str) and value for value in pitfall.values())
+    ):
+        raise SpecError(f"{where}: pitfall must be {{'self_check': str, 'hint': str}}, non-empty")
+    return Pitfall(**pitfall)
 
 
 def load_spec(path: Path) -> tuple[list[Mutant], list[Alternative]]:
@@ -220,9 +249,13 @@ def load_spec(path: Path) -> tuple[list[Mutant], list[Alternative]]:
     'value_impl'
     """
     data = runpy.run_path(str(path))
+    mutant_keys = ("cell", "find", "replace", "bug")
     mutants = [
-        Mutant(**entry)
-        for entry in _entries(data, "MUTANTS", ("cell", "find", "replace", "bug"), path)
+        Mutant(
+            **{key: entry[key] for key in mutant_keys},
+            pitfall=_pitfall(entry, f"{path}: MUTANTS[{index}]"),
+        )
+        for index, entry in enumerate(_entries(data, "MUTANTS", mutant_keys, path, ("pitfall",)))
     ]
     alternatives = [
         Alternative(**entry)

@@ -1,96 +1,82 @@
 """A mistake the lesson warns about fails the visible self-check with the hint that names it.
 
-Each case takes a master's exercise cell, makes one of the mistakes of
-``benchmarks/mutants/<id>.py``, runs the setup cells, the mutated exercise and the visible part of
-the self-check in one namespace (no kernel, no grader), and expects the self-check's
-``AssertionError`` to carry the hint written for that mistake.
+Every mutant of ``benchmarks/mutants/<id>.py`` that carries a ``pitfall`` (a mistake the lesson
+itself names) is run the way a student runs the notebook, without a kernel or the grader: the
+master's setup and exercise cells in notebook order, the mutated exercise in its place, up to
+the named self-check, whose visible part must raise an ``AssertionError`` carrying the hint
+written for that mistake. The master itself passes the same self-checks.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import matplotlib
 import nbformat
 import pytest
 
+from benchmarks import mutation_testing as mt
 from grader.master import strip_hidden
 
 matplotlib.use("Agg")
 
-REPO = Path(__file__).resolve().parent.parent
-
-INTEGER_SHIFT = (
-    "    x = np.asarray(x, dtype=float)\n    grad = np.zeros_like(x)",
-    "    x = np.asarray(x)\n    grad = np.zeros_like(x, dtype=float)",
-)
-INTEGER_SHIFT_INT_GRAD = (
-    "    x = np.asarray(x, dtype=float)\n    grad = np.zeros_like(x)",
-    "    x = np.asarray(x)\n    grad = np.zeros_like(x)",
-)
-INTEGER_SHIFT_JACOBIAN = (
-    "    x = np.asarray(x, dtype=float)\n    columns = []",
-    "    x = np.asarray(x)\n    columns = []",
-)
-
-CASES = [
-    pytest.param(
-        "01_finite_differences",
-        "ex_numerical_gradient",
-        INTEGER_SHIFT,
-        "test_numerical_gradient",
-        "is x an integer array? numpy truncates",
-        id="01-integer-x-float-gradient",
-    ),
-    pytest.param(
-        "01_finite_differences",
-        "ex_numerical_gradient",
-        INTEGER_SHIFT_INT_GRAD,
-        "test_numerical_gradient",
-        "is x an integer array? numpy truncates",
-        id="01-integer-x-integer-gradient",
-    ),
-    pytest.param(
-        "01_finite_differences",
-        "ex_numerical_gradient",
-        INTEGER_SHIFT_JACOBIAN,
-        "test_numerical_jacobian",
-        "is x an integer array? numpy truncates",
-        id="01-integer-x-jacobian",
-    ),
+PITFALLS = [
+    pytest.param(assignment, mutant, id=f"{assignment[:2]}-{mutant.bug[:60]}")
+    for assignment in mt.assignments_with_mutants()
+    for mutant in mt.load_spec(mt.MUTANTS_DIR / f"{assignment}.py")[0]
+    if mutant.pitfall is not None
 ]
+SELF_CHECKS = sorted({(a.values[0], a.values[1].pitfall.self_check) for a in PITFALLS})
 
 
-def master_cells(assignment: str) -> dict[str, nbformat.NotebookNode]:
-    path = REPO / "solutions" / assignment / f"{assignment}.ipynb"
-    cells = nbformat.read(path, as_version=4).cells
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in cells if c.cell_type == "code"}
+def master_notebook(assignment: str) -> nbformat.NotebookNode:
+    return nbformat.read(mt.REPO / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
 
 
-def run_self_check(assignment: str, exercise: str, mistake, test: str | None) -> None:
-    cells = master_cells(assignment)
-    source = cells[exercise].source
-    if mistake is not None:
-        find, replace = mistake
-        assert find in source, f"{exercise} no longer contains {find!r}"
-        source = source.replace(find, replace)
+def nbgrader_meta(cell: nbformat.NotebookNode) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def run_up_to_self_check(assignment: str, self_check: str, mutant: mt.Mutant | None) -> None:
+    """Setup and exercise cells in order, ``mutant`` applied; then the check's visible part."""
     namespace: dict = {"__name__": "__main__"}
-    for grade_id, cell in cells.items():
-        if grade_id.startswith("setup"):
-            exec(compile(cell.source, grade_id, "exec"), namespace)
-    exec(compile(source, exercise, "exec"), namespace)
-    exec(compile(strip_hidden(cells[test].source), test, "exec"), namespace)
+    for cell in master_notebook(assignment).cells:
+        meta = nbgrader_meta(cell)
+        grade_id = meta.get("grade_id", "")
+        if cell.cell_type != "code":
+            continue
+        if grade_id == self_check:
+            exec(compile(strip_hidden(cell.source), grade_id, "exec"), namespace)
+            return
+        if grade_id.startswith("setup") or (meta.get("solution") and not meta.get("grade")):
+            source = cell.source
+            if mutant is not None and grade_id == mutant.cell:
+                source = mt.mutated_source(source, mutant.find, mutant.replace)
+            exec(compile(source, grade_id, "exec"), namespace)
+    raise AssertionError(f"{assignment} has no cell {self_check!r}")
 
 
-@pytest.mark.parametrize(("assignment", "exercise", "mistake", "test", "hint"), CASES)
-def test_the_self_check_names_the_mistake(assignment, exercise, mistake, test, hint):
+@pytest.mark.parametrize(("assignment", "mutant"), PITFALLS)
+def test_the_self_check_names_the_mistake(assignment: str, mutant: mt.Mutant) -> None:
     with pytest.raises(AssertionError) as failure:
-        run_self_check(assignment, exercise, mistake, test)
-    assert hint in str(failure.value), (
-        f"{test} failed on the mistake but without the hint {hint!r}:\n{failure.value}"
+        run_up_to_self_check(assignment, mutant.pitfall.self_check, mutant)
+    assert mutant.pitfall.hint in str(failure.value), (
+        f"{mutant.pitfall.self_check} failed on {mutant.bug!r} but without the hint "
+        f"{mutant.pitfall.hint!r}:\n{failure.value}"
     )
 
 
-@pytest.mark.parametrize(("assignment", "exercise", "mistake", "test", "hint"), CASES)
-def test_the_master_passes_the_same_self_check(assignment, exercise, mistake, test, hint):
-    run_self_check(assignment, exercise, None, test)
+@pytest.mark.parametrize(("assignment", "self_check"), SELF_CHECKS)
+def test_the_master_passes_the_self_check(assignment: str, self_check: str) -> None:
+    run_up_to_self_check(assignment, self_check, None)
+
+
+@pytest.mark.parametrize(("assignment", "self_check"), SELF_CHECKS)
+def test_a_pitfalls_self_check_is_visible_to_students(assignment: str, self_check: str) -> None:
+    """The named cell is a graded test cell whose check a student can run (not hidden only)."""
+    (cell,) = [
+        c
+        for c in master_notebook(assignment).cells
+        if nbgrader_meta(c).get("grade_id") == self_check
+    ]
+    meta = nbgrader_meta(cell)
+    assert cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+    assert "assert" in strip_hidden(cell.source)

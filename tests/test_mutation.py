@@ -85,10 +85,27 @@ def test_load_spec_reads_mutants_and_alternatives(tmp_path):
     assert alternatives == [mt.Alternative("ex_f", "def f(x):\n    return x + x", "addition")]
 
 
+def test_load_spec_reads_a_pitfall(tmp_path):
+    path = tmp_path / "99_demo.py"
+    path.write_text(
+        "MUTANTS = [{'cell': 'ex_f', 'find': '2 *', 'replace': '3 *', 'bug': 'wrong factor',\n"
+        "            'pitfall': {'self_check': 'test_f', 'hint': 'factor 2'}}]\n"
+        "ALTERNATIVES = []\n"
+    )
+    (mutant,), _ = mt.load_spec(path)
+    assert mutant.pitfall == mt.Pitfall("test_f", "factor 2")
+
+
 @pytest.mark.parametrize(
     "text",
     [
         "MUTANTS = []",  # no ALTERNATIVES
+        "MUTANTS = [{'cell': 'c', 'find': 'a', 'replace': 'b', 'bug': 'x', 'pitfall': 'test_c'}]"
+        "\nALTERNATIVES = []",  # a pitfall names its self-check and hint
+        "MUTANTS = [{'cell': 'c', 'find': 'a', 'replace': 'b', 'bug': 'x', "
+        "'pitfall': {'self_check': 'test_c', 'hint': ''}}]\nALTERNATIVES = []",
+        "MUTANTS = [{'cell': 'c', 'find': 'a', 'replace': 'b', 'bug': 'x', 'extra': 1}]"
+        "\nALTERNATIVES = []",
         "MUTANTS = [{'cell': 'c', 'find': 'a'}]\nALTERNATIVES = []",  # keys missing
         "MUTANTS = [{'cell': 'c', 'find': '', 'replace': 'b', 'bug': 'x'}]\nALTERNATIVES = []",
         "MUTANTS = {}\nALTERNATIVES = []",

@@ -93,6 +93,20 @@ MUTANTS = [
         "find": "    x = np.asarray(x, dtype=float)\n    grad = np.zeros_like(x)",
         "replace": "    x = np.asarray(x)\n    grad = np.zeros_like(x, dtype=float)",
         "bug": "integer input not converted to float: the shifts x[j] += h are lost",
+        "pitfall": {
+            "self_check": "test_numerical_gradient",
+            "hint": "is x an integer array? numpy truncates",
+        },
+    },
+    {
+        "cell": "ex_numerical_gradient",
+        "find": "    x = np.asarray(x, dtype=float)\n    grad = np.zeros_like(x)",
+        "replace": "    x = np.asarray(x)\n    grad = np.zeros_like(x)",
+        "bug": "integer input kept, and an integer gradient array that truncates the quotients",
+        "pitfall": {
+            "self_check": "test_numerical_gradient",
+            "hint": "is x an integer array? numpy truncates",
+        },
     },
     {
         "cell": "ex_numerical_gradient",
@@ -144,6 +158,10 @@ MUTANTS = [
         "find": "    x = np.asarray(x, dtype=float)\n    columns = []",
         "replace": "    x = np.asarray(x)\n    columns = []",
         "bug": "integer input not converted to float in the Jacobian",
+        "pitfall": {
+            "self_check": "test_numerical_jacobian",
+            "hint": "is x an integer array? numpy truncates",
+        },
     },
     {
         "cell": "ex_relative_error",
