@@ -14,6 +14,8 @@ from typing import Any
 
 from grader.paths import RELEASE_DIRECTORY, SOURCE_DIRECTORY, gradebook_url
 
+FEEDBACK_TEMPLATE = Path(__file__).resolve().parent / "templates" / "feedback.html.j2"
+
 
 def configure(c: Any) -> None:
     """Fill an nbgrader/traitlets config object with the course's settings."""
@@ -23,14 +25,18 @@ def configure(c: Any) -> None:
         CheckCellMetadata,
         ClearOutput,
         DeduplicateIds,
-        GetGrades,
         IgnorePattern,
         LimitOutput,
         OverwriteKernelspec,
         SaveAutoGrades,
     )
 
-    from grader.preprocessors import HiddenTestGrader, RecordGraderReport, RestoreHiddenTests
+    from grader.preprocessors import (
+        GetGradesMarkingPending,
+        HiddenTestGrader,
+        RecordGraderReport,
+        RestoreHiddenTests,
+    )
     from grader.sanitize import SanitizeStudentHTML, markdown2html
 
     c.CourseDirectory.course_id = "autodiff-course"
@@ -57,7 +63,14 @@ def configure(c: Any) -> None:
     ]
     # Second line of defence where the pages are rendered: feedback (its own preprocessor list)
     # and the formgrader (an HTMLExporter built from this config).
-    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, SanitizeStudentHTML]
+    c.GenerateFeedback.preprocessors = [
+        GetGradesMarkingPending,
+        CSSHTMLHeaderPreprocessor,
+        SanitizeStudentHTML,
+    ]
+    # feedback's own page ("not graded yet" for a pending written answer); scoped to the
+    # exporter that GenerateFeedback owns, so the formgrader keeps its template
+    c.GenerateFeedback.HTMLExporter.template_file = str(FEEDBACK_TEMPLATE)
     c.HTMLExporter.preprocessors = [SanitizeStudentHTML]
     c.HTMLExporter.filters = {"markdown2html": markdown2html}
     c.HTMLExporter.sanitize_html = True

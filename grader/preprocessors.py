@@ -16,7 +16,7 @@ from typing import Any
 
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
+from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor, OverwriteCells
 from traitlets import Dict, Unicode
 
 from grader.checks import SubmissionProblem, edited_test, read_submission
@@ -166,3 +166,24 @@ class RecordGraderReport(NbGraderPreprocessor):
                     f"{FLAG_COMMENT}{evaluation.reason}" if evaluation.flagged else None
                 )
             gradebook.db.commit()
+
+
+class GetGradesMarkingPending(GetGrades):
+    """nbgrader's ``GetGrades``, which also marks a written answer nobody has graded yet.
+
+    nbgrader stores 0 as the score of an answer that needs a manual grade until a grader gives
+    one, so its feedback shows "0.0 / 2.0" beside an answer no one has read. A cell whose grade
+    still needs a manual score gets ``metadata.nbgrader.pending = True``; the course's feedback
+    page (``grader/templates/feedback.html.j2``) then says "not graded yet" instead of a score.
+    """
+
+    def _get_score(self, cell: Any, resources: Any) -> None:
+        super()._get_score(cell, resources)
+        grade = self.gradebook.find_grade(
+            cell.metadata["nbgrader"]["grade_id"],
+            self.notebook_id,
+            self.assignment_id,
+            self.student_id,
+        )
+        if grade.needs_manual_grade and grade.manual_score is None:
+            cell.metadata.nbgrader["pending"] = True
