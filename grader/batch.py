@@ -11,11 +11,12 @@ ones are written.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,9 @@ from grader.text import one_line
 from grader.verdict import ReferenceFailure
 
 PREVIOUS_RESULTS = ".grader_previous"
+#: the fewest students a recording process is given: below this its start (a fork, nbgrader's
+#: set-up, opening the gradebook) costs about what it saves
+STUDENTS_PER_RECORDER = 5
 
 
 class BatchReports(list):
@@ -133,7 +137,7 @@ def autograde(
     try:
         for submission in staged:
             _set_aside(course_root, submission.student, assignment)
-        reports = _record(course_root, master, staged, evaluations, secret_root)
+        reports = _record(course_root, master, staged, evaluations, secret_root, workers)
     finally:
         _settle_previous(course_root, assignment)
         protect_course_files(course_root)
@@ -146,11 +150,12 @@ def _record(
     staged: list[Submission],
     evaluations: list[Evaluation],
     secret_root: Path | None,
+    workers: int,
 ) -> list[dict[str, Any]]:
     """Write every student's results: reports of the unreadable, nbgrader for the rest.
 
-    nbgrader's pass is handed the evaluations made here (``precomputed``), so it records
-    them instead of grading again.
+    nbgrader's passes (one per shard of students, ``workers`` at once) are handed the
+    evaluations made here (``precomputed``), so they record them instead of grading again.
     """
     assignment = master.assignment
     unreadable = {e.student: e for e in evaluations if not e.graded}
@@ -163,7 +168,7 @@ def _record(
         for submission, evaluation in zip(staged, evaluations, strict=True)
         if evaluation.graded and submission.notebook is not None
     }
-    failures = _record_with_nbgrader(course_root, assignment, graded, secret_root, precomputed)
+    failures = record_in_shards(course_root, assignment, graded, secret_root, precomputed, workers)
     reports = []
     for evaluation in evaluations:
         path = autograded_folder(course_root, evaluation.student, assignment) / REPORT_NAME
@@ -213,6 +218,47 @@ def _settle_previous(course_root: Path, assignment: str) -> None:
             shutil.rmtree(backup)
         else:
             _restore_previous(course_root, student, assignment)
+
+
+def recorder_shards(students: list[str], workers: int) -> list[list[str]]:
+    """Students dealt round-robin into at most ``workers`` shards of ``STUDENTS_PER_RECORDER``
+    or more each (one shard when there are fewer), for one nbgrader pass per shard."""
+    count = max(1, min(workers, len(students) // STUDENTS_PER_RECORDER))
+    ordered = sorted(students)
+    return [ordered[start::count] for start in range(count)]
+
+
+def record_in_shards(
+    course_root: Path,
+    assignment: str,
+    students: list[str],
+    secret_root: Path | None,
+    precomputed: dict[str, Evaluation],
+    workers: int,
+) -> dict[str, str]:
+    """Record ``students`` with nbgrader, one process per shard; return why any failed.
+
+    nbgrader's autograde converts one notebook at a time in one process, and most of a
+    recording is its own Python (the gradebook, nbconvert), so shards in separate processes
+    are what lets more cores help. Each shard writes other students' rows of the same gradebook
+    (SQLite serialises the short write transactions). The processes are forked: a spawned one
+    would import nbgrader again, which costs more than a small shard's recording.
+    """
+    shards = recorder_shards(students, workers)
+    if len(shards) == 1:
+        return _record_with_nbgrader(course_root, assignment, shards[0], secret_root, precomputed)
+    failures: dict[str, str] = {}
+    fork = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=len(shards), mp_context=fork) as pool:
+        jobs = [
+            pool.submit(
+                _record_with_nbgrader, course_root, assignment, shard, secret_root, precomputed
+            )
+            for shard in shards
+        ]
+        for job in jobs:
+            failures.update(job.result())
+    return failures
 
 
 def _record_with_nbgrader(

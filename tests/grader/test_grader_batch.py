@@ -175,11 +175,15 @@ def batch(tmp_path_factory, worker_id):
 def _grade_batch(shared: Path, patch: pytest.MonkeyPatch) -> dict:
     from grader import preprocessors
 
-    regraded: list[str] = []  # students nbgrader's pass graded again instead of recording
+    # students nbgrader's passes graded again instead of recording; the passes run in forked
+    # processes, so each appends to a file rather than to a list in this one
+    regraded = shared / "regraded.txt"
+    regraded.write_text("")
     grade_file = preprocessors.grade_file
 
     def counted(course_root, assignment, student, path, secret):
-        regraded.append(student)
+        with regraded.open("a") as log:
+            log.write(student + "\n")
         return grade_file(course_root, assignment, student, path, secret)
 
     patch.setattr(preprocessors, "grade_file", counted)
@@ -194,7 +198,7 @@ def _grade_batch(shared: Path, patch: pytest.MonkeyPatch) -> dict:
         "root": str(root),
         "reports": {r["student"]: r for r in reports},
         "before": before,
-        "regraded": regraded,
+        "regraded": regraded.read_text().split(),
     }
 
 
@@ -393,3 +397,47 @@ def test_grade_json_prints_exactly_one_object(batch, tmp_path):
     ] * 2
     batch_student = {t["id"]: t["passed"] for t in report(batch, "wrong")["tests"]}
     assert {t["id"]: t["passed"] for t in result["tests"]} == batch_student
+
+
+def test_recorders_get_shards_of_at_least_five_students_round_robin():
+    from grader.batch import recorder_shards
+
+    assert recorder_shards([f"s{i:02d}" for i in range(9)], workers=4) == [
+        [f"s{i:02d}" for i in range(9)]
+    ]
+    shards = recorder_shards([f"s{i:02d}" for i in range(23, -1, -1)], workers=3)
+    assert [len(shard) for shard in shards] == [8, 8, 8]
+    assert shards[0][:3] == ["s00", "s03", "s06"]
+    assert sorted(sum(shards, [])) == [f"s{i:02d}" for i in range(24)]
+    assert recorder_shards([], workers=2) == [[]]
+
+
+def _gradebook_rows(root: Path) -> dict[str, tuple]:
+    from grader.export import export_rows
+
+    return {
+        row["student_id"]: (row["score"], row["max_score"], row["flagged"], row["reason"])
+        for row in export_rows(root)
+    }
+
+
+def test_recording_shared_by_processes_writes_the_gradebook_one_process_writes(tmp_path):
+    """Twelve students, recorded by one nbgrader pass and by two in parallel processes: the same
+    reports and the same gradebook, and every student's autograded notebook in place."""
+    results = {}
+    for workers in (1, 2):
+        root = kit.make_course(tmp_path / f"course{workers}")
+        incoming = tmp_path / f"incoming{workers}"
+        for i in range(12):
+            exercise = kit.master_solution(root) if i % 3 else kit.wrong_tanh(root)
+            notebook = kit.submission(root, exercise)
+            kit.write(notebook, incoming / f"student{i:02d}" / "tiny_value.ipynb")
+        reports = autograde(root, "tiny_value", incoming, workers=workers, progress=False)
+        assert all((root / "autograded" / r["student"] / "tiny_value").is_dir() for r in reports)
+        results[workers] = (
+            sorted((r["student"], r["score"], r["flagged"]) for r in reports),
+            _gradebook_rows(root),
+        )
+    one, two = results[1], results[2]
+    assert one == two
+    assert len(one[1]) == 12 and {row[0] for row in one[1].values()} == {1.0, 3.0}
