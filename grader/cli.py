@@ -254,7 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder or zip of <student>/ folders (default: submitted/)",
     )
-    batch.add_argument("--workers", type=int, default=2, help="submissions graded at once")
+    batch.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="submissions evaluated at once, and nbgrader recording processes (5+ students each)",
+    )
     batch.add_argument(
         "--roster",
         metavar="CSV",

@@ -102,3 +102,27 @@ def test_08_text_states_the_activation_comparisons_measured_ratios():
     assert 5 <= min(sigmoid) and max(sigmoid) <= 10.5, sigmoid  # last over first layer, both inits
     assert "a factor $10^{3}$-$10^{4}$ over 12 layers" in text
     assert 3 <= relu_default <= 4, relu_default
+
+
+def test_08_text_states_the_checkpointing_measurement():
+    """Section 10's reading and the summary quote the memory the cell measures, and the
+    checkpointed chain's gradients equal the plain chain's."""
+    namespace = run(
+        "08_vanishing_gradients", ["setup_imports", "demo_plot_style", "demo_checkpointing"]
+    )
+    plain, checkpointed = namespace["memory"]["plain"], namespace["memory"]["checkpointed"]
+    deepest = namespace["depths"].index(64)
+    text = cells("08_vanishing_gradients")["theory_checkpointing_reading"].source
+    summary = cells("08_vanishing_gradients")["summary"].source
+    ratio = checkpointed[deepest] / plain[deepest]
+    assert f"${plain[deepest]:.1f}$ MB" in text and f"${checkpointed[deepest]:.1f}$ MB" in text
+    assert f"${ratio:.2f}$ of it" in text and f"keeps {ratio:.2f} of it" in summary
+    assert f"{plain[deepest]:.1f} MB at depth 64" in summary
+    assert f"${checkpointed[0]:.1f}$ MB against ${plain[0]:.1f}$ MB" in text
+    assert checkpointed[0] > plain[0]  # at depth 4 checkpointing does not pay
+    step = (plain[-1] - plain[1]) / (namespace["depths"][-1] - namespace["depths"][1])
+    assert f"${step:.2f}$ MB" in text
+    plain_peak, plain_runs, plain_grads = namespace["peak_memory"](16)
+    kept_peak, kept_runs, kept_grads = namespace["peak_memory"](16, 4)
+    assert (plain_runs, kept_runs) == (16, 32)
+    np.testing.assert_array_equal(plain_grads, kept_grads)
