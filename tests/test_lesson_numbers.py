@@ -126,3 +126,29 @@ def test_08_text_states_the_checkpointing_measurement():
     kept_peak, kept_runs, kept_grads = namespace["peak_memory"](16, 4)
     assert (plain_runs, kept_runs) == (16, 32)
     np.testing.assert_array_equal(plain_grads, kept_grads)
+
+
+def test_05_control_flow_and_second_derivatives_are_what_the_text_says():
+    """Section 9: the unrolled Newton loop's gradient converges to 1/(2 sqrt a), and the
+    reverse-over-reverse demo gives the f' and f'' of the text and the exact Hv."""
+    namespace = {"__name__": "__main__"}
+    exec("import autodiff_lib as adl", namespace)
+    run(
+        "05_value_engine",
+        ["setup_imports", "setup_helpers", "demo_style", "demo_deck_value"],
+        namespace,
+    )
+    run("05_value_engine", ["demo_control_flow", "demo_higher_order"], namespace)
+    slopes, exact = namespace["newton_slopes"], namespace["exact_slope"]
+    errors = [abs(slope - exact) for slope in slopes]
+    assert all(errors[k + 1] < errors[k] for k in range(4)), errors
+    assert errors[5] < 1e-15
+    text = cells("05_value_engine")["theory_higher_order"].source
+    first, second = namespace["first"].data, namespace["inner"][0].grad
+    assert f"f'(3) = 3x^2 = {first:.0f}$" in text and f"f''(3) = 6x = {second:.0f}$" in text
+    np.testing.assert_allclose(namespace["hv"], namespace["exact_hv"], rtol=1e-12)
+    np.testing.assert_allclose(namespace["numeric_hv"], namespace["exact_hv"], rtol=1e-7)
+    # fresh inner leaves per call: a second product is not added to the first
+    np.testing.assert_allclose(
+        namespace["hessian_vector_product"]([1.5, -0.5], [1.0, 2.0]), namespace["hv"]
+    )
