@@ -16,12 +16,20 @@ MUTANTS = [
         "find": "            self.grad += other.data * out.grad\n",
         "replace": "            self.grad = other.data * out.grad\n",
         "bug": "= instead of += in the rule of * (a reused node keeps only one contribution)",
+        "pitfall": {
+            "self_check": "test_accumulation",
+            "hint": "x is used twice, its two contributions must add up",
+        },
     },
     {
         "cell": "value_impl",
         "find": "            self.grad += out.grad\n            other.grad += out.grad\n",
         "replace": "            self.grad = out.grad\n            other.grad = out.grad\n",
         "bug": "= instead of += in the rule of + (x + x gives 1)",
+        "pitfall": {
+            "self_check": "test_accumulation",
+            "hint": "write self.grad += ..., never self.grad = ...",
+        },
     },
     {
         "cell": "value_impl",
@@ -34,18 +42,30 @@ MUTANTS = [
         "find": "(1 - t * t) * out.grad",
         "replace": "(1 - t) * out.grad",
         "bug": "tanh' written as 1 - tanh(x) instead of 1 - tanh(x)**2",
+        "pitfall": {
+            "self_check": "test_activation_grads",
+            "hint": "Your value matches 1 - tanh(x)",
+        },
     },
     {
         "cell": "value_impl",
         "find": "(1 - t * t) * out.grad",
         "replace": "(1 - t * t)",
         "bug": "tanh rule forgets the chain-rule factor out.grad",
+        "pitfall": {
+            "self_check": "test_activation_grads",
+            "hint": "must multiply the local derivative by out.grad",
+        },
     },
     {
         "cell": "value_impl",
         "find": "s * (1 - s) * out.grad",
         "replace": "s * out.grad",
         "bug": "sigmoid' written as sigma instead of sigma * (1 - sigma)",
+        "pitfall": {
+            "self_check": "test_activation_grads",
+            "hint": "Your value matches sigmoid(x) itself",
+        },
     },
     {
         "cell": "value_impl",
@@ -58,12 +78,17 @@ MUTANTS = [
         "find": "exponent * self.data ** (exponent - 1) * out.grad",
         "replace": "exponent * self.data**exponent * out.grad",
         "bug": "power rule n * x**n instead of n * x**(n-1)",
+        "pitfall": {"self_check": "test_pow_grads", "hint": "Your value matches n * x**n"},
     },
     {
         "cell": "value_impl",
         "find": "self.grad += out.data * out.grad",
         "replace": "self.grad += out.data",
         "bug": "exp rule forgets the chain-rule factor out.grad",
+        "pitfall": {
+            "self_check": "test_exp_log_grads",
+            "hint": "must multiply the local derivative by out.grad",
+        },
     },
     {
         "cell": "value_impl",
@@ -94,12 +119,20 @@ MUTANTS = [
         "find": "        return Value(other) - self\n",
         "replace": "        return self - other\n",
         "bug": "__rsub__ = __sub__: 2 - x computed as x - 2",
+        "pitfall": {
+            "self_check": "test_reflected_grads",
+            "hint": "__rsub__(self, other) computes other - self",
+        },
     },
     {
         "cell": "value_impl",
         "find": "        return Value(other) / self\n",
         "replace": "        return self / other\n",
         "bug": "__rtruediv__ = __truediv__: 2 / x computed as x / 2",
+        "pitfall": {
+            "self_check": "test_reflected_grads",
+            "hint": "__rtruediv__(self, other) computes other / self",
+        },
     },
     {
         "cell": "value_impl",
@@ -124,6 +157,10 @@ MUTANTS = [
         "find": "            if node in visited:\n                continue\n",
         "replace": "",
         "bug": "no visited check: a node reached by two paths runs its rule twice",
+        "pitfall": {
+            "self_check": "test_accumulation",
+            "hint": "a node reached by two paths must appear once",
+        },
     },
     {
         "cell": "value_impl",
