@@ -12,36 +12,48 @@ MUTANTS = [
         "find": "self.tangent * other.value + self.value * other.tangent",
         "replace": "self.tangent * other.value",
         "bug": "product rule with one term only",
+        "pitfall": {
+            "self_check": "test_dual_arithmetic",
+            "hint": "one of the product's two terms only",
+        },
     },
     {
         "cell": "ex_dual",
         "find": "return Dual.lift(other) - self",
         "replace": "return self - other",
         "bug": "__rsub__ = __sub__ (reflected subtraction with the wrong sign)",
+        "pitfall": {"self_check": "test_dual_arithmetic", "hint": "check __rsub__'s sign"},
     },
     {
         "cell": "ex_dual",
         "find": "return Dual.lift(other) / self",
         "replace": "return self / other",
         "bug": "__rtruediv__ = __truediv__",
+        "pitfall": {"self_check": "test_dual_arithmetic", "hint": "check __rtruediv__"},
     },
     {
         "cell": "ex_dual",
         "find": "(self.tangent * other.value - self.value * other.tangent) / other.value**2",
         "replace": "(self.tangent * other.value - self.value * other.tangent) / other.value",
         "bug": "quotient rule without the square",
+        "pitfall": {
+            "self_check": "test_dual_arithmetic",
+            "hint": "derive the tangent of a quotient again",
+        },
     },
     {
         "cell": "ex_dual",
         "find": "p * self.value ** (p - 1) * self.tangent",
         "replace": "p * self.value ** (p - 1)",
         "bug": "power rule forgets the incoming tangent",
+        "pitfall": {"self_check": "test_dual_functions", "hint": "must use the incoming tangent"},
     },
     {
         "cell": "ex_dual",
         "find": "return Dual(e, e * self.tangent)",
         "replace": "return Dual(e, e)",
         "bug": "exp forgets the incoming tangent",
+        "pitfall": {"self_check": "test_dual_functions", "hint": "must use the incoming tangent"},
     },
     {
         "cell": "ex_dual",
@@ -66,6 +78,7 @@ MUTANTS = [
         "find": "return Dual(math.sin(self.value), math.cos(self.value) * self.tangent)",
         "replace": "return Dual(math.sin(self.value), math.cos(self.value))",
         "bug": "sin forgets the incoming tangent",
+        "pitfall": {"self_check": "test_dual_functions", "hint": "must use the incoming tangent"},
     },
     {
         "cell": "ex_dual",
